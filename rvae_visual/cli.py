@@ -1,0 +1,68 @@
+"""The `rvae-visual` command: play (default), train, render, scan, eval, inspect, devices."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import InputError
+
+# subcommand -> (module in rvae_visual.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "play": ("play", "open the fullscreen map and play (the default)"),
+    "train": ("train", "train a model on MIDI clips"),
+    "render": ("render", "render bars under a head position or path to WAV and MIDI"),
+    "scan": ("scan", "report what MIDI clips hold, before training"),
+    "eval": ("eval", "measure a model on clips: reconstruction and map quality"),
+    "inspect": ("inspect", "show what a model file holds; draw its map to PNG"),
+    "models": ("models", "list the bundled models and kits"),
+    "devices": ("devices", "list audio devices and MIDI ports"),
+}
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"rvae_visual.commands.{COMMANDS[name][0]}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (each subcommand adds its own options)."""
+    parser = argparse.ArgumentParser(
+        prog="rvae-visual",
+        description="A live drum instrument: a VAE's 2-D map of rhythms, played with a playback head.",
+    )
+    parser.add_argument("--version", action="version", version=f"rvae-visual {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_) in COMMANDS.items():
+        try:
+            mod = _command_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != f"rvae_visual.commands.{COMMANDS[name][0]}":
+                raise
+            continue  # not built yet
+        p = sub.add_parser(name, help=help_, description=getattr(mod, "DESCRIPTION", help_))
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (2 for usage errors)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if not args_in or (args_in[0].startswith("-") and args_in[0] not in ("-h", "--help", "--version")):
+        args_in.insert(0, "play")
+    parser = build_parser()
+    args = parser.parse_args(args_in)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.error(f"command '{args.command}' is not available in this build")
+    try:
+        return int(run(args) or 0)
+    except InputError as e:
+        print(f"rvae-visual: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rvae-visual: interrupted", file=sys.stderr)
+        return 130
