@@ -1,0 +1,179 @@
+"""The mixer: transport + voices + master gain + soft clip, one block at a time.
+
+`Mixer.process` is the whole audio path. The live sounddevice callback, the silent wall-clock
+runner and the offline renderer all call it, so what a test renders offline is what is heard.
+It allocates no arrays or containers in steady state, takes no locks, and never logs.
+
+What it played goes out through fixed-size rings the main thread drains: hits (transport
+sample, instrument, velocity) and, per block, the clock/transport/tick-time/heard-time record
+that maps the transport to the wall clock.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .kit import Kit
+from .transport import Transport
+from .voices import Voices
+
+MASTER_GAIN = 0.6  # about -4.4 dB: three full-velocity hits at once stay near the knee
+CLIP_KNEE = 0.7  # linear up to here
+CLIP_CEILING = 0.98  # and never beyond this (about -0.2 dBFS)
+HIT_RING = 4096  # hits the main thread may fall behind by
+BLOCK_RING = 64
+
+
+class Mixer:
+    """Renders blocks of the transport's Patterns through a kit (mono mix copied to every channel)."""
+
+    def __init__(self, kit: Kit, transport: Transport, max_frames: int = 8192,
+                 master_gain: float = MASTER_GAIN) -> None:
+        if kit.sample_rate != transport.sample_rate:
+            raise ValueError(f"kit is at {kit.sample_rate} Hz, transport at {transport.sample_rate} Hz")
+        self.transport = transport
+        self.voices = Voices(kit, max_frames=max_frames)
+        self.req_kit = kit  # main thread swaps this reference
+        self.master_gain = float(master_gain)
+        self.max_frames = max_frames
+        self.clock = 0  # samples rendered since the mixer was made
+        self._mix = np.zeros(max_frames, np.float32)
+        self._abs = np.zeros(max_frames, np.float32)
+        self._over = np.zeros(max_frames, bool)
+        self._block_clock = 0
+        self._emit = self._trigger  # bound once: no bound-method object per block
+        # played hits ring
+        self.hit_pos = np.zeros(HIT_RING, np.int64)
+        self.hit_inst = np.zeros(HIT_RING, np.int32)
+        self.hit_vel = np.zeros(HIT_RING, np.float64)
+        self.hit_count = 0  # written after the slot: the reader trusts slots below it
+        # per-block timing ring: clock, transport pos, tick-time, ticks/sample, playing,
+        # heard time, frames
+        self.blk = np.zeros((BLOCK_RING, 7), np.float64)
+        self.blk_count = 0
+        self.peak = 0.0  # largest |output| sample since last reset (before the soft clip)
+        self.clipped = 0  # blocks in which the soft clip acted
+
+    def set_kit(self, kit: Kit) -> None:
+        """Publish a new kit (main thread); it is taken up at the next block."""
+        if kit.sample_rate != self.transport.sample_rate:
+            raise ValueError(f"kit is at {kit.sample_rate} Hz, stream at {self.transport.sample_rate} Hz")
+        self.req_kit = kit
+
+    def _trigger(self, s: int, inst: int, vel: float) -> None:
+        t = self.transport
+        if inst >= len(self.voices.kit.samples):
+            return
+        self.voices.trigger(self._block_clock + (s - t.block_start), inst, vel)
+        i = self.hit_count % HIT_RING
+        self.hit_pos[i] = s
+        self.hit_inst[i] = inst
+        self.hit_vel[i] = vel
+        self.hit_count += 1
+
+    def process(self, out: np.ndarray, frames: int, heard_time: float = 0.0) -> None:
+        """Render `frames` samples into out[:frames, :] (float32, any channel count).
+
+        `heard_time`: when the block's first sample reaches the listener (seconds on the
+        caller's clock, time.monotonic for the live stream); only recorded."""
+        if frames > self.max_frames:  # never in a stream opened with our block size
+            done = 0
+            while done < frames:
+                n = min(self.max_frames, frames - done)
+                self.process(out[done:done + n], n, heard_time + done / self.transport.sample_rate)
+                done += n
+            return
+        if self.req_kit is not self.voices.kit:
+            self.voices.set_kit(self.req_kit)
+        clock = self.clock
+        m = self._mix[:frames]
+        m.fill(0.0)
+        self._block_clock = clock
+        t = self.transport
+        t.advance(frames, self._emit)
+        self.voices.mix(m, clock, frames)
+        np.multiply(m, self.master_gain, out=m)
+        a = self._abs[:frames]
+        np.abs(m, out=a)
+        pk = float(a.max())
+        if pk > self.peak:
+            self.peak = pk
+        if pk > CLIP_KNEE:
+            self._soft_clip(m, a, self._over[:frames])
+            self.clipped += 1
+        out[:frames] = m[:, None]
+        i = self.blk_count % BLOCK_RING
+        row = self.blk[i]
+        row[0] = clock
+        row[1] = t.block_start
+        row[2] = (t.block_start - t.origin) / t.spt
+        row[3] = 1.0 / t.spt
+        row[4] = 1.0 if t.playing else 0.0
+        row[5] = heard_time
+        row[6] = frames
+        self.blk_count += 1
+        self.clock = clock + frames
+
+    @staticmethod
+    def _soft_clip(m: np.ndarray, a: np.ndarray, over: np.ndarray) -> None:
+        """Above the knee, |x| -> knee + room * tanh((|x| - knee) / room): smooth, and never
+        beyond the ceiling. In place, on preallocated buffers."""
+        room = CLIP_CEILING - CLIP_KNEE
+        np.greater(a, CLIP_KNEE, out=over)
+        np.subtract(a, CLIP_KNEE, out=a)
+        np.multiply(a, 1.0 / room, out=a)
+        np.tanh(a, out=a)
+        np.multiply(a, room, out=a)
+        np.add(a, CLIP_KNEE, out=a)
+        np.copysign(a, m, out=a)
+        np.copyto(m, a, where=over)
+
+    # ------------------------------------------------------------ main-thread readers
+
+    def drain_hits(self, since: int) -> tuple[list[tuple[int, int, float]], int]:
+        """Hits played from counter `since` on: (list of (sample, instrument, velocity), new
+        counter). If the reader fell more than the ring behind, the oldest are skipped."""
+        end = self.hit_count
+        begin = max(since, end - HIT_RING + 256)  # leave room for the writer
+        out = []
+        for k in range(begin, end):
+            i = k % HIT_RING
+            out.append((int(self.hit_pos[i]), int(self.hit_inst[i]), float(self.hit_vel[i])))
+        return out, end
+
+    def last_block(self) -> np.ndarray | None:
+        """Copy of the newest block record (clock, pos, tick-time, ticks/sample, playing,
+        heard time, frames), or None before the first block."""
+        n = self.blk_count
+        if n == 0:
+            return None
+        return self.blk[(n - 1) % BLOCK_RING].copy()
+
+    def block_before(self, when: float) -> np.ndarray | None:
+        """Copy of the newest block record whose heard time is <= `when` (the oldest kept if
+        none is), or None before the first block."""
+        n = self.blk_count
+        if n == 0:
+            return None
+        for k in range(n - 1, max(-1, n - BLOCK_RING // 2 - 1), -1):
+            row = self.blk[k % BLOCK_RING].copy()
+            if row[5] <= when:
+                return row
+        return self.blk[max(0, n - BLOCK_RING // 2) % BLOCK_RING].copy()
+
+
+def heard_ticks(row: np.ndarray, when: float, sample_rate: int) -> float:
+    """Tick-time heard at `when` from a block record: never beyond the block's end (if the
+    callback stalls, so does what is heard); stays put while stopped."""
+    if row[4] == 0.0:
+        return float(row[2])
+    elapsed = min(max(0.0, when - row[5]) * sample_rate, row[6])
+    return float(row[2] + elapsed * row[3])
+
+
+def mutes_tuple(mutes: Sequence[bool], n: int) -> tuple[bool, ...]:
+    """Mutes padded or cut to `n` instruments."""
+    m = [bool(x) for x in mutes][:n]
+    return tuple(m + [False] * (n - len(m)))

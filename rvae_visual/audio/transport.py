@@ -1,0 +1,146 @@
+"""The transport: tempo, start/stop, position in samples, and which Pattern plays when.
+
+Two sides. The main thread writes *requests*, each one attribute (a float, a bool, a tuple or
+an immutable CompiledPattern), so a request is never seen half-written. The audio thread (or
+the offline renderer) calls `advance` once per block: it takes up the requests at the block
+start, emits the block's hits with their exact sample offsets, and moves the position on.
+
+Time: tick-time x (ticks since the transport started, fractional) maps to transport sample
+origin + x * samples_per_tick. A tempo change re-anchors `origin` half a sample before the
+block start, so no hit is played twice or lost at the change (see `sequencer.scan`).
+
+Pattern changes: a new Pattern plays from the next tick, beat or bar (`quantize`). Ticks are
+counted without microtiming, so a hit on the switch tick with a negative offset sounds early,
+as the new Pattern asks, and the switch tick is chosen late enough that it has not passed yet.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..pattern import Pattern, samples_per_tick
+from .sequencer import EPS_TICKS, NO_LIMIT, CompiledPattern, Emit, check_bpm, compile_pattern, scan
+
+QUANTIZE_TICKS = {"tick": 1, "beat": 24, "bar": 96}
+
+
+def check_quantize(name: str) -> int:
+    """Ticks per quantize step for 'tick', 'beat' or 'bar'; ValueError otherwise."""
+    try:
+        return QUANTIZE_TICKS[name]
+    except KeyError:
+        raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_TICKS)}, got {name!r}") from None
+
+
+class Transport:
+    """Sequencer state for one stream. Requests: `request_*` (any thread); `advance` (audio)."""
+
+    def __init__(self, sample_rate: int, bpm: float = 120.0, quantize: str = "tick",
+                 threshold: float = 0.5, mutes: Sequence[bool] = ()) -> None:
+        self.sample_rate = int(sample_rate)
+        # --- requests, written by the main thread
+        self.req_bpm = check_bpm(bpm)
+        self.req_playing = False
+        self.req_pattern: CompiledPattern | None = None
+        self.quantum = check_quantize(quantize)
+        self.threshold = float(threshold)
+        self.mutes: tuple[bool, ...] = tuple(bool(m) for m in mutes)
+        # --- audio-thread state
+        self.playing = False
+        self.pos = 0  # transport samples since start
+        self.block_start = 0  # `pos` at the start of the block being rendered
+        self.origin = 0.0  # transport sample of tick-time 0 (moves on tempo changes)
+        self.bpm = self.req_bpm
+        self.spt = samples_per_tick(self.bpm, self.sample_rate)
+        self.cur: CompiledPattern | None = None
+        self.cur_from = -NO_LIMIT  # first bar tick `cur` may play
+        self.nxt: CompiledPattern | None = None
+        self.switch_tick = NO_LIMIT  # first bar tick `nxt` plays
+        self._taken: CompiledPattern | None = None  # last request taken up
+
+    # ------------------------------------------------------------ main-thread side
+
+    def request_pattern(self, pattern: Pattern | CompiledPattern) -> None:
+        """Publish a Pattern (one reference swap); it plays from the next quantize step."""
+        self.req_pattern = pattern if isinstance(pattern, CompiledPattern) else compile_pattern(pattern)
+
+    def request_bpm(self, bpm: float) -> None:
+        """New tempo (40-300 BPM), from the next block."""
+        self.req_bpm = check_bpm(bpm)
+
+    def request_playing(self, on: bool) -> None:
+        """Start (from bar 1, tick 0) or stop at the next block; ringing voices decay."""
+        self.req_playing = bool(on)
+
+    def set_quantize(self, name: str) -> None:
+        """'tick', 'beat' or 'bar': where published Patterns take over."""
+        self.quantum = check_quantize(name)
+
+    def tick_time(self, pos: float | None = None) -> float:
+        """Tick-time of transport sample `pos` (default: the current position)."""
+        return ((self.pos if pos is None else pos) - self.origin) / self.spt
+
+    # ------------------------------------------------------------ audio-thread side
+
+    def switch_at(self, cp: CompiledPattern, tick: int) -> None:
+        """Play `cp` from bar tick `tick` on (which must not have started sounding yet)."""
+        if self.cur is None:
+            self.cur, self.cur_from = cp, tick
+        else:
+            self.nxt, self.switch_tick = cp, tick
+
+    def _take_requests(self) -> None:
+        if self.req_playing != self.playing:
+            self.playing = self.req_playing
+            if self.playing:  # start from the top with the latest pattern
+                self.pos = 0
+                self.origin = 0.0
+                self.cur = self._taken = self.req_pattern
+                self.cur_from = -NO_LIMIT
+                self.nxt = None
+        if not self.playing:
+            return
+        bpm = self.req_bpm
+        if bpm != self.bpm:
+            # continuity at pos - 0.5: hits before it keep their samples, hits after get new ones
+            x = (self.pos - 0.5 - self.origin) / self.spt
+            self.bpm = bpm
+            self.spt = samples_per_tick(bpm, self.sample_rate)
+            self.origin = self.pos - 0.5 - x * self.spt
+        req = self.req_pattern
+        if req is self._taken:
+            return
+        if self.cur is None:
+            self.cur, self.cur_from, self._taken = req, -NO_LIMIT, req
+            return
+        xa = (self.pos - 0.5 - self.origin) / self.spt
+        if self.nxt is not None and xa > self.switch_tick + self.nxt.min_offset - EPS_TICKS:
+            return  # the pending switch has begun sounding: let it finish first
+        q = self.quantum
+        lead = min(self.cur.min_offset, req.min_offset)
+        self.nxt = req
+        self.switch_tick = math.ceil((xa - lead + EPS_TICKS) / q) * q
+        self._taken = req
+
+    def advance(self, frames: int, emit: Emit) -> None:
+        """Take up requests, emit(sample, instrument, velocity) for every hit in the next
+        `frames` samples, and move on. Allocates no containers."""
+        self._take_requests()
+        self.block_start = start = self.pos
+        if not self.playing:
+            return
+        stop = start + frames
+        cur, nxt = self.cur, self.nxt
+        if cur is not None:
+            scan(cur, self.threshold, self.mutes, self.spt, self.origin, start, stop, emit,
+                 self.cur_from, self.switch_tick if nxt is not None else NO_LIMIT)
+        if nxt is not None:
+            scan(nxt, self.threshold, self.mutes, self.spt, self.origin, start, stop, emit,
+                 self.switch_tick, NO_LIMIT)
+            # once every hit of `cur` before the switch tick has passed, `nxt` becomes `cur`
+            x_next = (stop - 0.5 - self.origin) / self.spt
+            if cur is None or x_next > self.switch_tick - 1 + cur.max_offset + EPS_TICKS:
+                self.cur, self.cur_from, self.nxt = nxt, self.switch_tick, None
+                self.switch_tick = NO_LIMIT
+        self.pos = stop

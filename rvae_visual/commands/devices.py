@@ -1,0 +1,74 @@
+"""`rvae-visual devices`: audio output devices and MIDI ports, by index and name."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+DESCRIPTION = (
+    "List audio output devices (for --audio-device: an index, or part of a name) and MIDI "
+    "ports. With no audio device or no PortAudio, says so in one line."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `devices`."""
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _audio_section() -> tuple[list[dict], str]:
+    """(output devices, problem line or ''). Each device: index, name, hostapi, channels,
+    samplerate, default."""
+    from ..audio.stream import AudioUnavailable, import_sounddevice
+
+    try:
+        sd = import_sounddevice()
+    except AudioUnavailable as e:
+        return [], str(e)
+    try:
+        default = sd.default.device[1]
+        apis = sd.query_hostapis()
+        devs = [
+            {"index": i, "name": d["name"], "hostapi": apis[d["hostapi"]]["name"],
+             "channels": int(d["max_output_channels"]), "samplerate": float(d["default_samplerate"]),
+             "default": i == default}
+            for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0
+        ]
+    except Exception as e:  # PortAudioError
+        return [], f"cannot list audio devices: {e}"
+    finally:
+        try:
+            sd._terminate()  # this process may outlive the audio server (TESTING.md)
+        except Exception:
+            pass
+    if not devs:
+        return [], "no audio output device found (the player will run silent)"
+    return devs, ""
+
+
+def _midi_section() -> list[str]:
+    """MIDI lines for the listing. HOOK for the MIDI part: return the lines to print under
+    'MIDI' (inputs and outputs with their indices). Until it is filled, says so."""
+    from ..midi.listing import midi_section
+
+    return midi_section()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the listing; exit 0."""
+    devs, problem = _audio_section()
+    midi = _midi_section()
+    if args.json:
+        print(json.dumps({"audio_outputs": devs, "audio_problem": problem, "midi": midi}))
+        return 0
+    print("audio outputs (--audio-device INDEX or NAME):")
+    if problem:
+        print(f"  {problem}")
+    for d in devs:
+        mark = "  (default)" if d["default"] else ""
+        print(f"  [{d['index']}] {d['name']} ({d['hostapi']}, {d['channels']} out, "
+              f"{d['samplerate']:g} Hz){mark}")
+    print("MIDI:")
+    for line in midi:
+        print(f"  {line}")
+    return 0

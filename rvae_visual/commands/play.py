@@ -1,0 +1,275 @@
+"""`rvae-visual play` (also plain `rvae-visual`): the fullscreen map, the playback head, the sound."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+from .common import bpm_value, positive_int, unit_value
+
+# The audio callback needs the GIL every block (2.7 ms at 128 frames); by default a thread
+# waits up to 5 ms for the main loop to let go of it, and each such wait is an underflow.
+GIL_SWITCH_S = 0.0005
+
+DESCRIPTION = (
+    "Open the latent map of a model fullscreen and play the rhythm under the playback head "
+    "through the built-in drum samples. Click or drag to move the head, click the head to "
+    "silence it; press ? in the window for all keys. Drop a model file on the window to load "
+    "it, or a folder of MIDI clips to train a new map without stopping the music."
+)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if w < 64 or h < 64:
+        raise argparse.ArgumentTypeError(f"window {w}x{h} is too small (64x64 at least)")
+    return (w, h)
+
+
+def _display(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a display number (0, 1, ...), got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"display numbers start at 0, got {v}")
+    return v
+
+
+def _latency(text: str) -> float | str:
+    if text in ("low", "high"):
+        return text
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, 'low' or 'high', got {text!r}") from None
+    if not 0.0 < v <= 1.0:
+        raise argparse.ArgumentTypeError(f"latency {v:g} s is outside (0, 1]")
+    return v
+
+
+def _noise(text: str) -> float:
+    from ..performance import NOISE_MAX
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected latent units, got {text!r}") from None
+    if not 0.0 <= v <= NOISE_MAX:
+        raise argparse.ArgumentTypeError(f"noise {v:g} is outside 0-{NOISE_MAX:g} latent units")
+    return v
+
+
+def _head(text: str) -> tuple[float, float]:
+    try:
+        z1, z2 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected Z1,Z2 such as 0.5,-1.2, got {text!r}") from None
+    if not all(math.isfinite(v) and -3.0 <= v <= 3.0 for v in (z1, z2)):
+        raise argparse.ArgumentTypeError(f"head {text} is outside the map [-3, 3]")
+    return (z1, z2)
+
+
+def _control(text: str) -> tuple[float, str, float]:
+    from ..render.app import CONTROL_NAMES
+
+    try:
+        when, rest = text.split(":", 1)
+        name, value = rest.split("=", 1)
+        parsed = (float(when), name.strip(), float(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected SECONDS:NAME=VALUE such as 2.5:head_x=0.25, got {text!r}") from None
+    if parsed[1] not in CONTROL_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown control {parsed[1]!r} (one of {', '.join(CONTROL_NAMES)})")
+    return parsed
+
+
+def _duration(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"duration must be above 0 s, got {v:g}")
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `play`."""
+    g = p.add_argument_group("what to play")
+    g.add_argument("--model", metavar="M", help="bundled model name or model file (default: the default bundled model)")
+    g.add_argument("--kit", metavar="K", help="bundled kit name or a folder of samples (default: the default kit)")
+    g.add_argument("--bpm", type=bpm_value, default=120.0, help="tempo, 40-300 (default 120)")
+    g.add_argument("--threshold", type=unit_value, default=0.5, metavar="T",
+                   help="onsets with probability above T are heard and shown (default 0.5)")
+    g.add_argument("--noise", type=_noise, default=0.0, metavar="N",
+                   help="jitter the head by Gaussian noise of N latent units once per bar (default 0)")
+    g.add_argument("--seed", type=int, default=0, help="noise seed: the same seed repeats the jitter (default 0)")
+    g.add_argument("--head", type=_head, default=(0.0, 0.0), metavar="Z1,Z2",
+                   help="where the head starts, latent units (default 0,0 = the map's centre; "
+                        "write --head=-1.2,0.5 when Z1 is negative)")
+    g.add_argument("--silent", action="store_true", help="start with the head silent (click it to hear it)")
+    g = p.add_argument_group("screen")
+    g.add_argument("--display", type=_display, default=0, metavar="N", help="display number (default 0)")
+    g.add_argument("--windowed", action="store_true", help="a window instead of fullscreen (F toggles)")
+    g.add_argument("--size", type=_size, metavar="WxH", help="window size with --windowed (default 1280x720)")
+    g.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
+    g.add_argument("--no-landmarks", action="store_true", help="start with the clip landmarks hidden (L shows them)")
+    g.add_argument("--fps", type=positive_int, default=60, help="frame rate cap (default 60)")
+    g.add_argument("--vsync", choices=("auto", "on", "off"), default="auto",
+                   help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
+    g = p.add_argument_group("audio")
+    g.add_argument("--audio-device", metavar="D", help="output device index or name (see `rvae-visual devices`)")
+    g.add_argument("--blocksize", type=positive_int, default=0, metavar="FRAMES",
+                   help="audio block size in frames (default: the device's choice)")
+    g.add_argument("--latency", type=_latency, metavar="S", help="output latency: seconds, 'low' or 'high'")
+    g.add_argument("--quantize", choices=("tick", "beat", "bar"), default="tick",
+                   help="where a new rhythm takes over when the head moves (default tick)")
+    g = p.add_argument_group("running unattended, tests and benchmarks")
+    g.add_argument("--duration", type=_duration, metavar="SECONDS", help="quit after this many seconds")
+    g.add_argument("--screenshot", metavar="FILE", help="save the last frame as an image (PNG) when quitting")
+    g.add_argument("--control", type=_control, action="append", default=[], metavar="SECONDS:NAME=VALUE",
+                   help="apply a controller action at a time after start, e.g. 2:head_x=0.25 (repeatable)")
+    g.add_argument("--stats", metavar="FILE", help="write frame timings and startup times as JSON when quitting")
+    from ..midi.options import add_midi_arguments
+
+    add_midi_arguments(p)
+    p.add_argument("--train-arg", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--screenshot-tick", type=int, choices=range(96), help=argparse.SUPPRESS)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, math.ceil(q / 100.0 * len(s)) - 1))
+    return s[k]
+
+
+def stats_json(app, startup: dict, engine, driver: str) -> dict:
+    """Frame-time and startup figures of a finished run (ms unless named _s)."""
+    st = app.stats
+    work = st.frame_work[1:]  # the first frame includes building surfaces
+    starts = st.frame_starts
+    span = starts[-1] - starts[0] if len(starts) > 1 else 0.0
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    return {
+        "driver": driver,
+        "size": list(app.window.size),
+        "frames": len(st.frame_work),
+        "seconds": round(span, 3),
+        "fps": round((len(starts) - 1) / span, 2) if span > 0 else 0.0,
+        "frame_ms_p50": round(statistics.median(work) * 1e3, 3) if work else None,
+        "frame_ms_p99": round(_percentile(work, 99) * 1e3, 3) if work else None,
+        "frame_ms_max": round(max(work) * 1e3, 3) if work else None,
+        "frame_cpu_ms_p50": round(statistics.median(st.frame_cpu[1:]) * 1e3, 3) if work else None,
+        "frame_cpu_ms_p99": round(_percentile(st.frame_cpu[1:], 99) * 1e3, 3) if work else None,
+        "frame_gap_ms_p99": round(_percentile(gaps, 99) * 1e3, 3) if gaps else None,
+        "frames_over_20ms_gap": sum(1 for g in gaps if g > 0.020),
+        "loads": [{"name": x["name"],
+                   "load_to_first_frame_ms": round((x["first_frame"] - x["requested"]) * 1e3, 1)
+                   if x["first_frame"] else None} for x in st.loads],
+        "publishes": st.publishes,
+        "underflows": int(getattr(engine, "underflows", 0)),
+        "audio_silent": bool(getattr(engine, "silent", False)),
+        "startup": {k: round(v, 4) for k, v in startup.items()},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the window and play until Esc / --duration; 1 when there is no display."""
+    t0 = time.perf_counter()
+    from ..render.window import NoDisplayError, check_display_index, init_display
+
+    try:
+        init_display()
+    except NoDisplayError as e:
+        print(f"rvae-visual: error: {e}", file=sys.stderr)
+        return 1
+    import pygame
+
+    startup = {"display_init_s": time.perf_counter() - t0}
+    try:
+        check_display_index(args.display)
+        return _play(args, t0, startup)
+    finally:
+        pygame.quit()
+
+
+def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_S)
+    try:
+        return _play_with(args, t0, startup)
+    finally:
+        sys.setswitchinterval(switch)
+
+
+def _play_with(args: argparse.Namespace, t0: float, startup: dict) -> int:
+    from ..audio.engine import AudioEngine
+    from ..audio.kit import bundled_kits
+    from ..model.store import bundled_models, load_model
+    from ..performance import Performance
+    from ..render.app import App
+    from ..render.window import Window
+
+    t = time.perf_counter()
+    model = load_model(args.model)
+    grid = model.grid()
+    startup["model_load_s"] = time.perf_counter() - t
+    perf = Performance(n_instruments=model.drum_map.n_instruments, extent=grid.extent,
+                       threshold=args.threshold, noise=args.noise, seed=args.seed, bpm=args.bpm,
+                       head=args.head)
+    perf.listening = not args.silent
+    pattern = model.decode_pattern(*perf.target(0))
+
+    t = time.perf_counter()
+    engine = AudioEngine(kit=args.kit, bpm=perf.bpm, device=args.audio_device,
+                         blocksize=args.blocksize, latency=args.latency, quantize=args.quantize,
+                         threshold=perf.threshold, instruments=model.drum_map.instruments)
+    try:
+        engine.publish(pattern if perf.listening else type(pattern).empty(pattern.n_instruments))
+        engine.start()
+        startup["audio_start_s"] = time.perf_counter() - t
+        startup["sound_from_start_s"] = time.perf_counter() - t0  # the engine says so itself if silent
+
+        t = time.perf_counter()
+        window = Window(display=args.display, fullscreen=not args.windowed, size=args.size, vsync=args.vsync)
+        startup["window_s"] = time.perf_counter() - t
+        models = [(name, path) for name, path in bundled_models()]
+        ref = model.path or (args.model or "")
+        t = time.perf_counter()
+        app = App(window, engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
+                  kit_name=str(getattr(engine, "kit_name", args.kit or "")),
+                  show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
+                  duration=args.duration, screenshot=args.screenshot,
+                  screenshot_tick=args.screenshot_tick, script=args.control,
+                  train_args=args.train_arg)
+        # load -> first frame of the first model, not counting the audio and window set-up between
+        app.stats.loads.append({"name": app.current.name, "requested": t - startup["model_load_s"],
+                                "first_frame": None})
+        startup["app_ready_s"] = time.perf_counter() - t0
+        from ..midi.player import start_midi
+
+        start_midi(args, app, engine, model.drum_map)  # None without MIDI options; closed on quit
+        code = app.run()
+        if app.stats.first_frame_at is not None:
+            startup["first_frame_s"] = app.stats.first_frame_at - t0
+        if args.stats:
+            import pygame
+
+            data = stats_json(app, startup, engine, pygame.display.get_driver())
+            with open(args.stats, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1)
+                f.write("\n")
+        return code
+    finally:
+        engine.close()

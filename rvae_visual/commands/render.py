@@ -1,0 +1,129 @@
+"""`rvae-visual render [--model M] [--at X,Y | --path "X,Y;X,Y;..."] [--bars N] -o OUT.wav [--midi OUT.mid]`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from .common import bpm_value, positive_int, unit_value
+
+DESCRIPTION = (
+    "Render bars of the rhythm under a head position (or a path, one point per bar) through the "
+    "same mixer and drum samples the player uses, to a WAV file, and the same hits to a MIDI "
+    "file whose loop length is exact. The audio is the loop's steady state: the last bar's "
+    "tails ring into the first, and early hits of the first bar sound at the end, so the file "
+    "loops seamlessly. The same arguments give the same bytes."
+)
+
+SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+
+
+def _point(text: str) -> tuple[float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a latent point X,Y (e.g. 0.5,-1), got {text!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise argparse.ArgumentTypeError(f"latent point {text!r} is not finite")
+    return x, y
+
+
+def _path(text: str) -> list[tuple[float, float]]:
+    points = [p for p in text.split(";") if p.strip()]
+    if not points:
+        raise argparse.ArgumentTypeError("expected points X,Y;X,Y;...")
+    return [_point(p) for p in points]
+
+
+def _rate(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a sample rate in Hz, got {text!r}") from None
+    if not 8000 <= v <= 192000:
+        raise argparse.ArgumentTypeError(f"sample rate {v} Hz is outside 8000-192000")
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `render`."""
+    p.add_argument("--model", metavar="M", help="model file or bundled model name (default: the default model)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--at", type=_point, metavar="X,Y", help="latent point of the head (default 0,0)")
+    where.add_argument("--path", type=_path, metavar='"X,Y;X,Y;..."',
+                       help="head path, one point per bar (cycled when --bars is larger)")
+    p.add_argument("--bars", type=positive_int, metavar="N",
+                   help="bars to render (default: 4, or the number of path points)")
+    p.add_argument("--bpm", type=bpm_value, default=120.0, metavar="B", help="tempo, 40-300 (default 120)")
+    p.add_argument("--threshold", type=unit_value, default=0.5, metavar="T",
+                   help="onset probability a cell must exceed to play (default 0.5)")
+    p.add_argument("--mute", action="append", default=[], metavar="INSTRUMENT",
+                   help="leave an instrument out (repeatable), e.g. --mute hihat")
+    p.add_argument("--kit", metavar="K", help="bundled kit name or a folder of samples (default 808)")
+    p.add_argument("--sample-rate", type=_rate, default=48000, metavar="HZ", help="WAV sample rate (default 48000)")
+    p.add_argument("--bits", choices=sorted(SUBTYPES), default="16", help="WAV sample format (default 16)")
+    p.add_argument("--channel", type=int, metavar="1-16", help="MIDI channel (default: the model's drum map, normally 10)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="WAV file to write")
+    p.add_argument("--midi", metavar="OUT.mid", help="also write the same hits as a MIDI file")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Decode, render, write; prints one summary line."""
+    from pathlib import Path
+
+    from ..audio.kit import load_kit
+    from ..audio.offline import render_bars, write_wav
+    from ..errors import InputError
+    from ..model.clips import patterns_to_midi
+    from ..model.store import load_model
+
+    if args.channel is not None and not 1 <= args.channel <= 16:
+        raise InputError(f"--channel {args.channel}: MIDI channels are 1-16")
+    out = Path(args.output)
+    for target in [out] + ([Path(args.midi)] if args.midi else []):
+        if target.is_dir():
+            raise InputError(f"{target}: is a folder; give a file name")
+        if not target.parent.is_dir():
+            raise InputError(f"{target}: folder {target.parent} does not exist")
+    model = load_model(args.model)
+    dm = model.drum_map
+    mutes = [False] * dm.n_instruments
+    for name in args.mute:
+        if name not in dm.instruments:
+            raise InputError(f"--mute {name}: model '{model.name}' has instruments {', '.join(dm.instruments)}")
+        mutes[dm.instruments.index(name)] = True
+    points = args.path if args.path else [args.at or (0.0, 0.0)]
+    bars = args.bars or (len(points) if args.path else 4)
+    per_bar = [model.decode_pattern(*points[k % len(points)]) for k in range(bars)]
+
+    def warn(line: str) -> None:
+        print(f"rvae-visual: warning: {line}", file=sys.stderr)
+
+    kit = load_kit(args.kit, dm.instruments, args.sample_rate, warn)
+    audio = render_bars(per_bar, bars, args.bpm, kit, threshold=args.threshold, mutes=mutes, loop=True)
+    try:
+        write_wav(out, audio, args.sample_rate, SUBTYPES[args.bits])
+    except Exception as e:  # soundfile: LibsndfileError / RuntimeError / OSError
+        raise InputError(f"{out}: cannot write WAV ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    counts = [0] * dm.n_instruments
+    for pat in per_bar:
+        for h in pat.hits(args.threshold):
+            if not mutes[h.instrument]:
+                counts[h.instrument] += 1
+    summary = (f"{out}: {bars} bar{'s' if bars != 1 else ''} at {args.bpm:g} BPM, "
+               f"{len(audio) / args.sample_rate:.3f} s, {args.sample_rate} Hz, kit {kit.name}, "
+               f"{sum(counts)} hits ({', '.join(f'{n} {c}' for n, c in zip(dm.instruments, counts))})")
+    if args.midi:
+        mid = patterns_to_midi(per_bar, args.bpm, dm, threshold=args.threshold, channel=args.channel,
+                               mutes=mutes)
+        try:
+            mid.save(args.midi)
+        except OSError as e:
+            raise InputError(f"{args.midi}: cannot write MIDI ({e.strerror or e})") from None
+        summary += f"; {args.midi}: {bars} bars"
+    print(summary)
+    return 0

@@ -1,0 +1,112 @@
+"""Ableton Link (optional extra `rvae-visual[link]`, the `linkpython-extern` package): share the
+tempo with the session both ways and keep our bar phase on the session's.
+
+Polled from the MIDI input thread every `LINK_POLL` seconds: the session's tempo, nudged a
+little (like the MIDI clock's phase lock) so that the beat we are heard playing meets the
+session's beat at the same instant; a phase far off (joining a session mid-bar) restarts our
+bar on the session's next downbeat instead. A tempo the performer sets here is committed to the
+session. Link finds its peers by multicast on the local network.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+
+LINK_POLL = 0.02  # seconds between reads of the session
+QUANTUM = 4.0  # beats per bar, the phase Link aligns
+NUDGE_GAIN = 0.5  # tempo nudge per beat of phase error
+NUDGE_MAX = 0.02  # up to 2 % off the session tempo while catching up the phase
+REALIGN_TICKS = 3.0  # a phase error this large, for REALIGN_AFTER s, restarts us on the session's bar
+REALIGN_AFTER = 1.0
+RESTART_LEAD = 0.02  # the player restarts within a frame: ask that much before the bar
+
+
+def import_link():
+    """The `link` module of linkpython-extern, or InputError saying how to install it."""
+    try:
+        import link  # type: ignore[import-not-found]
+    except ImportError:
+        raise InputError("--clock link needs Ableton Link support: pip install 'rvae-visual[link]' "
+                         "(the linkpython-extern package)") from None
+    return link
+
+
+class LinkClock:
+    """One Link peer. `poll(ours, our_tempo)` returns the tempo we should play (BPM)."""
+
+    def __init__(self, bpm: float, quantum: float = QUANTUM, module=None) -> None:
+        mod = module or import_link()
+        self._link = mod.Link(float(bpm))
+        self._link.enabled = True
+        self.quantum = quantum
+        self.tempo = float(bpm)  # the session's, as last read
+        self.peers = 0
+        self.phase_error: float | None = None  # session minus us, ticks (None: not playing)
+        self._committed = float(bpm)  # the tempo we last asked the player to play
+        self._last_poll = 0.0
+        self._off_since: float | None = None  # when the phase error went beyond REALIGN_TICKS
+        self.restart = False  # set by poll(): restart our bar now (the session's downbeat is here)
+        self.restarts = 0
+
+    def due(self, now: float) -> bool:
+        """True when it is time to read the session again."""
+        if now - self._last_poll >= LINK_POLL:
+            self._last_poll = now
+            return True
+        return False
+
+    def poll(self, ours: float | None, our_tempo: float | None) -> float:
+        """Read the session. `ours`: ticks heard now since our transport started (None when
+        stopped); `our_tempo`: the player's tempo now (if the performer changed it, the session
+        follows). Returns the tempo to play, nudged to pull our phase onto the session's."""
+        link = self._link
+        s = link.captureAppSessionState()
+        now_us = link.clock().micros()
+        self.peers = int(link.numPeers())
+        if our_tempo is not None and abs(our_tempo - self._committed) > 0.05 and abs(our_tempo - s.tempo()) > 0.05:
+            s.setTempo(float(our_tempo), now_us)  # the performer leads
+            link.commitAppSessionState(s)
+        self.tempo = float(s.tempo())
+        factor = 1.0
+        self.phase_error = None
+        self.restart = False
+        if ours is not None and ours > 0.0 and self.peers > 0:
+            beats = float(s.phaseAtTime(now_us, self.quantum))
+            mine = (ours / 24.0) % self.quantum
+            e = (beats - mine + self.quantum / 2.0) % self.quantum - self.quantum / 2.0
+            self.phase_error = e * 24.0
+            factor = 1.0 + max(-NUDGE_MAX, min(NUDGE_MAX, NUDGE_GAIN * e))
+            self._realign(beats, now_us)
+        else:
+            self._off_since = None
+        self._committed = min(300.0, max(40.0, self.tempo * factor))
+        return self._committed
+
+    def _realign(self, beats: float, now_us: int) -> None:
+        """Far off for a while: restart on the session's downbeat (the next poll would be late)."""
+        if abs(self.phase_error or 0.0) < REALIGN_TICKS:
+            self._off_since = None
+            return
+        t = now_us / 1e6
+        if self._off_since is None:
+            self._off_since = t
+            return
+        to_bar = (self.quantum - beats) * 60.0 / self.tempo  # seconds to the session's next bar
+        if t - self._off_since >= REALIGN_AFTER and to_bar <= LINK_POLL * 1.5 + RESTART_LEAD:
+            self.restart = True
+            self.restarts += 1
+            self._off_since = None
+
+    def close(self) -> None:
+        """Leave the session."""
+        try:
+            self._link.enabled = False
+        except Exception:
+            pass
+
+
+def link_status(clock: LinkClock) -> str:
+    """One HUD line."""
+    phase = "" if clock.phase_error is None else f", phase {clock.phase_error:+.2f} tick"
+    return f"clock: Link {clock.tempo:.1f} BPM, {clock.peers} peer{'s' if clock.peers != 1 else ''}{phase}"
+

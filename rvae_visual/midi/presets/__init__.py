@@ -1,0 +1,1 @@
+"""Controller mapping presets (TOML), read with importlib.resources."""

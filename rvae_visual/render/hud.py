@@ -1,0 +1,313 @@
+"""The performer's HUD: status text, threshold and noise knobs, the current pattern strip, key help.
+
+It sits in the margin beside the map when the window is wider than tall (nothing covers the
+map), else in a dark panel over the map's top-left corner. H hides it for a clean projection.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..pattern import TICKS_PER_BAR, Pattern
+from .colors import (HUD_DIM, HUD_PANEL, HUD_TEXT, HUD_WARN, KNOB_ARC, KNOB_FACE,
+                     instrument_colors)
+from .mapview import MapGeometry
+
+if TYPE_CHECKING:
+    import pygame
+
+KEY_HELP: tuple[tuple[str, str], ...] = (
+    ("Esc", "quit"),
+    ("F", "fullscreen on/off"),
+    ("Space", "start / stop"),
+    ("click head / Enter", "head heard / silent"),
+    ("click, drag", "move the head"),
+    ("Q W E (hold)", "mute kick / snare / hi-hat"),
+    ("Shift+Q W E", "latch mute"),
+    ("R", "mute all on/off"),
+    ("Up / Down", "threshold +/- 0.05 (Shift 0.01)"),
+    ("Right / Left", "noise +/- 0.05 (Shift 0.01)"),
+    ("N", "new noise seed"),
+    ("+ / -", "tempo +/- 1 BPM (Shift 5)"),
+    ("M / Shift+M", "next / previous model"),
+    ("K / Shift+K", "next / previous kit"),
+    ("C", "clear the trail"),
+    ("L", "clip landmarks on/off"),
+    ("H", "HUD on/off"),
+    ("?", "this help"),
+    ("drop a file", "model file: load it"),
+    ("drop a folder", "MIDI clips: train a new map"),
+)
+
+MARGIN_PANEL_MIN = 260  # pixels of margin beside the map needed to put the HUD there
+OVERLAY_WIDTH = 340
+
+
+@dataclass
+class HudState:
+    """What the HUD shows this frame (plain values, filled in by the app)."""
+
+    threshold: float = 0.5
+    noise: float = 0.0
+    noise_max: float = 1.0
+    seed: int = 0
+    bpm: float = 120.0
+    playing: bool = True
+    listening: bool = True
+    instruments: tuple[str, ...] = ("kick", "snare", "hihat")
+    mutes: tuple[bool, ...] = (False, False, False)
+    latched: tuple[bool, ...] = (False, False, False)
+    bar: int = 0
+    tick: int = 0
+    head: tuple[float, float] = (0.0, 0.0)
+    model_name: str = ""
+    kit_name: str = ""
+    underflows: int = 0
+    underflows_recent: bool = False  # any in the last few seconds
+    audio_status: str = ""
+    message: str = ""
+    message_is_error: bool = False
+    training: str = ""
+    fps: float = 0.0
+    pattern: Pattern | None = None
+    extra: list[str] = field(default_factory=list)
+
+
+def knob_angle(value: float) -> float:
+    """Knob pointer angle, radians (counter-clockwise from 3 o'clock): 0 -> 225 deg, 1 -> -45 deg."""
+    v = 0.0 if value < 0 else 1.0 if value > 1 else value
+    return math.radians(225.0 - 270.0 * v)
+
+
+def strip_image(pattern: Pattern, threshold: float, mutes: tuple[bool, ...]) -> np.ndarray:
+    """The pattern as a (96, I, 3) uint8 image in surfarray (x, y) order.
+
+    Hits above threshold in the instrument colour scaled by velocity (at least a third, so soft
+    hits stay visible), muted rows dimmed to a quarter; below threshold dark grey by probability."""
+    on = pattern.onsets
+    n_inst = on.shape[0]
+    col = instrument_colors(n_inst).astype(np.float32)  # (I, 3)
+    lit = on > threshold
+    bright = np.where(lit, 0.33 + 0.67 * np.clip(pattern.velocities, 0, 1), 0.0)
+    if len(mutes) == n_inst:
+        bright = bright * np.where(np.asarray(mutes, bool), 0.25, 1.0)[:, None]
+    img = bright[..., None] * col[:, None, :]  # (I, 96, 3)
+    ghost = np.where(lit, 0.0, np.clip(on, 0, 1) * 60.0)[..., None]
+    img = img + ghost
+    return np.clip(img, 0, 255).astype(np.uint8).transpose(1, 0, 2)
+
+
+class Hud:
+    """Draws HudState; remembers where its knobs are so mouse presses can reach them."""
+
+    def __init__(self) -> None:
+        self._font: pygame.font.Font | None = None
+        self._small: pygame.font.Font | None = None
+        self._font_px = 0
+        self._cache: dict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = {}
+        self.knobs: dict[str, tuple[float, float, float]] = {}  # name -> (cx, cy, radius)
+        self.visible = True
+        self.show_help = False
+        self._panel: pygame.Surface | None = None
+        self._strip: pygame.Surface | None = None
+        self._strip_key: tuple = ()
+        self._strip_pattern: Pattern | None = None
+        self._help: tuple[int, pygame.Surface] | None = None
+
+    # -- layout -----------------------------------------------------------------------------------
+    @staticmethod
+    def panel_rect(geom: MapGeometry) -> tuple[int, int, int, int]:
+        """(x, y, w, h): the left margin if wide enough, else an overlay at the top-left."""
+        if geom.left >= MARGIN_PANEL_MIN:
+            return (0, 0, geom.left, geom.height)
+        return (0, 0, min(OVERLAY_WIDTH, geom.width), min(geom.height, 560))
+
+    def knob_at(self, px: float, py: float) -> str | None:
+        """Name of the knob under screen position (px, py), if the HUD is shown."""
+        if not self.visible:
+            return None
+        for name, (cx, cy, r) in self.knobs.items():
+            if (px - cx) ** 2 + (py - cy) ** 2 <= (r * 1.2) ** 2:
+                return name
+        return None
+
+    # -- text -------------------------------------------------------------------------------------
+    def _fonts(self, px: int) -> None:
+        import pygame
+
+        if self._font is None or px != self._font_px:
+            if not pygame.font.get_init():
+                pygame.font.init()
+            self._font = pygame.font.Font(None, px)
+            self._small = pygame.font.Font(None, max(12, round(px * 0.8)))
+            self._font_px = px
+            self._cache.clear()
+
+    def _text(self, text: str, color: tuple[int, int, int] = HUD_TEXT, small: bool = False) -> pygame.Surface:
+        key = (text, color, small)
+        s = self._cache.get(key)
+        if s is None:
+            if len(self._cache) > 512:
+                self._cache.clear()
+            font = self._small if small else self._font
+            assert font is not None
+            s = font.render(text, True, color)
+            self._cache[key] = s
+        return s
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def draw(self, surface: pygame.Surface, geom: MapGeometry, st: HudState) -> tuple[int, int, int, int] | None:
+        """Draw the HUD (and the key help when toggled) onto `surface`; returns the rect
+        (x, y, w, h) the status panel covers, None when hidden."""
+        import pygame
+
+        self.knobs = {}
+        if not self.visible:
+            if self.show_help:
+                self._draw_help(surface, geom)
+            return None
+        x0, y0, w, h = self.panel_rect(geom)
+        self._fonts(max(16, min(30, round(geom.height / 40))))
+        assert self._font is not None
+        lh = self._font.get_linesize()
+        overlay = geom.left < MARGIN_PANEL_MIN
+        if overlay:
+            if self._panel is None or self._panel.get_size() != (w, h):
+                self._panel = pygame.Surface((w, h))
+                self._panel.fill(HUD_PANEL)
+                self._panel.set_alpha(200)
+            surface.blit(self._panel, (x0, y0))
+        pad = max(8, lh // 2)
+        x, y = x0 + pad, y0 + pad
+        inner_w = w - 2 * pad
+
+        def line(text: str, color=HUD_TEXT, small: bool = False) -> None:
+            nonlocal y
+            t = self._text(text, color, small)
+            surface.blit(t, (x, y), (0, 0, min(t.get_width(), inner_w), t.get_height()))
+            y += lh if not small else round(lh * 0.85)
+
+        line(f"model  {st.model_name}")
+        line(f"kit    {st.kit_name}")
+        state = "playing" if st.playing else "stopped"
+        line(f"{st.bpm:.0f} BPM  {state}", HUD_TEXT if st.playing else HUD_WARN)
+        line(f"bar {st.bar + 1}  tick {st.tick:2d}", HUD_TEXT)
+        line(f"head {st.head[0]:+.2f} {st.head[1]:+.2f}  {'heard' if st.listening else 'silent'}",
+             HUD_TEXT if st.listening else HUD_WARN)
+        mutes = "  ".join(
+            f"{name}{'*' if latched else ''}" if muted else name
+            for name, muted, latched in zip(st.instruments, st.mutes, st.latched)
+        )
+        any_muted = any(st.mutes)
+        line(f"mute  {mutes}" if any_muted else "mute  -", HUD_WARN if any_muted else HUD_DIM)
+        uf_color = HUD_WARN if st.underflows_recent else HUD_DIM
+        line(f"underflows {st.underflows}   {st.fps:4.0f} fps", uf_color)
+        if st.audio_status:
+            line(st.audio_status[:60], HUD_DIM, small=True)
+        y += lh // 2
+
+        # knobs: threshold and noise
+        r = max(18, min(44, inner_w // 7))
+        for i, (name, value, unit_value, label) in enumerate((
+            ("threshold", st.threshold, st.threshold, f"threshold {st.threshold:.2f}"),
+            ("noise", st.noise, st.noise / st.noise_max if st.noise_max else 0.0,
+             f"noise {st.noise:.2f}  seed {st.seed}"),
+        )):
+            cx = x + r + i * (inner_w // 2)
+            cy = y + r
+            self._draw_knob(surface, cx, cy, r, unit_value)
+            self.knobs[name] = (cx, cy, r)
+            t = self._text(label, HUD_TEXT, small=True)
+            surface.blit(t, (cx - r, cy + r + 4))
+        y += 2 * r + 4 + lh + lh // 2
+
+        # the current pattern, 3 x 96, with the playhead
+        if st.pattern is not None:
+            n_inst = st.pattern.n_instruments
+            sw = max(TICKS_PER_BAR, (inner_w // TICKS_PER_BAR) * TICKS_PER_BAR)
+            sh = max(6, lh // 2) * n_inst
+            key = (st.threshold, st.mutes)
+            if self._strip is None or key != self._strip_key or st.pattern is not self._strip_pattern:
+                img = strip_image(st.pattern, st.threshold, st.mutes)
+                if self._strip is None or self._strip.get_size() != img.shape[:2]:
+                    self._strip = pygame.Surface(img.shape[:2], depth=32)
+                pygame.surfarray.blit_array(self._strip, img)
+                self._strip_key, self._strip_pattern = key, st.pattern
+            dest = pygame.Rect(x, y, sw, sh)
+            if surface.get_rect().contains(dest):
+                pygame.transform.scale(self._strip, dest.size, surface.subsurface(dest))
+            px = x + (st.tick + 0.5) * sw / TICKS_PER_BAR
+            pygame.draw.line(surface, (255, 255, 255), (px, y - 3), (px, y + sh + 2), 1)
+            for beat in range(1, 4):
+                bx = x + beat * sw // 4
+                pygame.draw.line(surface, HUD_DIM, (bx, y + sh + 1), (bx, y + sh + 4), 1)
+            y += sh + lh // 2
+
+        if st.training:
+            line(st.training[:70], HUD_TEXT, small=True)
+        if st.message:
+            for part in _wrap(st.message, 48)[:4]:
+                line(part, HUD_WARN if st.message_is_error else HUD_TEXT, small=True)
+        for extra in st.extra:
+            line(extra, HUD_DIM, small=True)
+        line("? keys   H hide", HUD_DIM, small=True)
+        if self.show_help:
+            self._draw_help(surface, geom)
+        return (x0, y0, w, min(h, y - y0 + pad))
+
+    def _draw_knob(self, surface: pygame.Surface, cx: float, cy: float, r: int, value: float) -> None:
+        import pygame
+
+        pygame.draw.circle(surface, KNOB_FACE, (cx, cy), r)
+        a0, a1 = knob_angle(value), knob_angle(0.0)
+        rect = pygame.Rect(0, 0, 2 * r, 2 * r)
+        rect.center = (round(cx), round(cy))
+        if value > 0:
+            pygame.draw.arc(surface, KNOB_ARC, rect, a0, a1, max(2, r // 6))
+        px = cx + math.cos(a0) * r * 0.8
+        py = cy - math.sin(a0) * r * 0.8
+        pygame.draw.line(surface, (255, 255, 255), (cx, cy), (px, py), max(2, r // 8))
+
+    def _draw_help(self, surface: pygame.Surface, geom: MapGeometry) -> None:
+        import pygame
+
+        self._fonts(max(16, min(30, round(geom.height / 40))))
+        assert self._font is not None
+        if self._help is None or self._help[0] != self._font_px:
+            lh = self._font.get_linesize()
+            rows = [(self._font.render(k, True, KNOB_ARC), self._font.render(v, True, HUD_TEXT))
+                    for k, v in KEY_HELP]
+            kw = max(a.get_width() for a, _ in rows)
+            vw = max(b.get_width() for _, b in rows)
+            panel = pygame.Surface((kw + vw + 3 * lh, lh * (len(rows) + 2)))
+            panel.fill(HUD_PANEL)
+            y = lh
+            for a, b in rows:
+                panel.blit(a, (lh, y))
+                panel.blit(b, (2 * lh + kw, y))
+                y += lh
+            panel.set_alpha(230)
+            self._help = (self._font_px, panel)
+        panel = self._help[1]
+        box = panel.get_rect(center=(geom.width // 2, geom.height // 2))
+        surface.blit(panel, box.topleft)
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Split a one-line message into lines of at most `width` characters at spaces."""
+    words: list[str] = []
+    for w in text.split():
+        words.extend(w[i:i + width] for i in range(0, len(w), width))
+    lines, cur = [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        lines.append(cur)
+    return lines or [""]

@@ -1,0 +1,188 @@
+"""Helpers for the render/play tests: a small random-weight model (for pure-logic unit tests)
+and a fake engine with a wall-clock transport (unit tests of the app logic only; the real
+engine is used by the end-to-end tests)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from rvae_visual.drum_map import default_drum_map
+from rvae_visual.model.decoder import layer_shapes
+from rvae_visual.model.store import PlayModel, model_from_arrays
+from rvae_visual.pattern import PPQN, TICKS_PER_BAR, Pattern
+
+
+def random_weights_and_meta(seed: int = 0, hidden: int = 32, landmarks: int = 4) -> tuple[dict, dict]:
+    """Random weights and the metadata of a model file (not trained: for plumbing tests)."""
+    dm = default_drum_map()
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for layer, (n_in, n_out) in layer_shapes(dm.n_instruments * TICKS_PER_BAR, hidden, 2).items():
+        weights[f"{layer}.W"] = (rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)).astype(np.float32)
+        weights[f"{layer}.b"] = (rng.standard_normal(n_out) * 0.1).astype(np.float32)
+    # sparse onsets, like drum bars: most cells well below 0.5
+    weights["out_on.b"] = rng.normal(-3.0, 1.5, weights["out_on.b"].shape).astype(np.float32)
+    meta = {
+        "representation": {"ticks": TICKS_PER_BAR, "ppqn": PPQN, "instruments": list(dm.instruments)},
+        "drum_map": dm.to_dict(),
+        "arch": {"hidden": hidden, "latent": 2, "leaky_slope": 0.3, "timing_scale": 2.0},
+        "landmarks": [{"clip": f"clip{k}", "bar": 0, "z": [float(v) for v in rng.uniform(-2.5, 2.5, 2)]}
+                      for k in range(landmarks)],
+    }
+    return weights, meta
+
+
+def random_model(seed: int = 0, hidden: int = 32, landmarks: int = 4) -> PlayModel:
+    """A PlayModel with random weights (not trained: for geometry and plumbing tests)."""
+    weights, meta = random_weights_and_meta(seed, hidden, landmarks)
+    return model_from_arrays(weights, meta, name=f"random{seed}")
+
+
+def random_model_file(path, seed: int = 0) -> str:
+    """Write a random-weight model file; returns its path."""
+    from rvae_visual.model.modelfile import save_model_file
+
+    weights, meta = random_weights_and_meta(seed)
+    save_model_file(path, weights, meta)
+    return str(path)
+
+
+class FakeEngine:
+    """Records what the app sends; the transport runs on a fixed tick position or the wall clock."""
+
+    def __init__(self, position: float | None = 0.0, bpm: float = 120.0) -> None:
+        self.fixed = position
+        self.bpm = bpm
+        self.published: list[Pattern] = []
+        self.calls: list[tuple[str, object]] = []
+        self.silent = True
+        self.output_latency = 0.0
+        self.underflows = 0
+        self.status = "fake engine"
+        self.kit_name = "808"
+        self.playing = False
+        self._t0 = time.perf_counter()
+
+    def publish(self, pattern: Pattern) -> None:
+        self.published.append(pattern)
+
+    def set_playing(self, on: bool) -> None:
+        self.playing = on
+        self.calls.append(("playing", on))
+
+    def set_bpm(self, bpm: float) -> None:
+        self.bpm = bpm
+        self.calls.append(("bpm", bpm))
+
+    def set_threshold(self, t: float) -> None:
+        self.calls.append(("threshold", t))
+
+    def set_mutes(self, mutes) -> None:
+        self.calls.append(("mutes", list(mutes)))
+
+    def set_kit(self, name: str) -> None:
+        self.kit_name = name
+        self.calls.append(("kit", name))
+
+    def heard_position(self) -> float:
+        if self.fixed is not None:
+            return self.fixed
+        return (time.perf_counter() - self._t0) * self.bpm * PPQN / 60.0
+
+    def last(self, name: str):
+        return [v for n, v in self.calls if n == name][-1]
+
+
+# ---------------------------------------------------------------- X11 helpers (Xvfb tests)
+
+def x_env(display: str, **extra: str) -> dict[str, str]:
+    """Environment for a process drawing on `display` (software framebuffer, no SDL audio)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=display, SDL_FRAMEBUFFER_ACCELERATION="0", PYGAME_HIDE_SUPPORT_PROMPT="1",
+               SDL_AUDIODRIVER="dummy")
+    env.update(extra)
+    return env
+
+
+def xdotool(display: str, *args: str) -> str:
+    """Run xdotool on `display`; its stdout."""
+    import subprocess
+
+    r = subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=20)
+    if r.returncode != 0:
+        raise RuntimeError(f"xdotool {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def wait_for_window(display: str, name: str, proc=None, timeout: float = 20.0) -> str:
+    """Id of the visible window of class and title `name` on `display`, once it is mapped."""
+    import subprocess
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process exited with code {proc.returncode} before its window appeared")
+        r = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", name], env=x_env(display),
+                           capture_output=True, text=True, timeout=10)
+        for wid in r.stdout.split():
+            n = subprocess.run(["xdotool", "getwindowname", wid], env=x_env(display),
+                               capture_output=True, text=True, timeout=10)
+            if n.stdout.strip() == name:
+                return wid
+        time.sleep(0.1)
+    raise TimeoutError(f"no window named {name!r} on {display} within {timeout:g} s")
+
+
+def window_size(display: str, wid: str) -> tuple[int, int]:
+    """(width, height) of an X window."""
+    out = xdotool(display, "getwindowgeometry", "--shell", wid)
+    vals = dict(line.split("=", 1) for line in out.split() if "=" in line)
+    return int(vals["WIDTH"]), int(vals["HEIGHT"])
+
+
+def screenshot(display: str, path) -> np.ndarray:
+    """The whole screen of `display` via ImageMagick's `import -window root`, as (h, w, 3) uint8."""
+    import subprocess
+
+    import pygame
+
+    subprocess.run(["import", "-window", "root", str(path)], env=x_env(display), check=True,
+                   capture_output=True, timeout=30)
+    img = pygame.image.load(str(path))
+    return pygame.surfarray.array3d(img).transpose(1, 0, 2)
+
+
+def best_tick_match(img: np.ndarray, onsets: np.ndarray, threshold: float, geom, skip=()) -> tuple[int, int, int]:
+    """Compare the map in a screenshot with all 96 tick frames at every stripe centre.
+
+    Returns (best tick, cells equal at that tick, cells compared); `skip` holds screen
+    points (x, y, radius) whose cells are not compared (head, labels)."""
+    from rvae_visual.render.colors import instrument_colors
+    from rvae_visual.render.mapview import cell_stripe_center
+
+    n, _, n_inst, _ = onsets.shape
+    colors = instrument_colors(n_inst).astype(np.float32)
+    cells, pix = [], []
+    for row in range(n):
+        for col in range(n):
+            for inst in range(n_inst):
+                x, y = cell_stripe_center(geom, n, n_inst, row, col, inst)
+                if any((x - sx) ** 2 + (y - sy) ** 2 <= r * r for sx, sy, r in skip):
+                    continue
+                cells.append((row, col, inst))
+                pix.append(img[y, x])
+    idx = np.array(cells)
+    got = np.array(pix, np.int32)
+    p = onsets[idx[:, 0], idx[:, 1], idx[:, 2], :]  # (cells, 96)
+    best = (-1, -1, len(cells))
+    for t in range(96):
+        pt = p[:, t]
+        want = np.where(pt[:, None] > threshold, colors[idx[:, 2]] * pt[:, None], 0).astype(np.uint8)
+        equal = int(np.count_nonzero(np.all(want.astype(np.int32) == got, axis=1)))
+        if equal > best[1]:
+            best = (t, equal, len(cells))
+    return best

@@ -1,0 +1,126 @@
+"""Training inside the instrument: a dropped folder of MIDI clips trains a new model in another
+process while the real audio engine (on the JACK dummy server) keeps playing and frames keep
+coming; the new map swaps in and is saved beside the clips. A folder with nothing usable gives
+one clear message and changes nothing."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from rvae_visual.model.store import load_model
+from rvae_visual.performance import Performance
+
+HEAD = (0.5, 0.5)
+
+
+@pytest.fixture
+def pg(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from rvae_visual.render.window import init_display
+
+    init_display()
+    import pygame
+
+    yield pygame
+    pygame.display.quit()
+
+
+@pytest.fixture
+def live_app(pg, jack_server):
+    from rvae_visual.audio.engine import AudioEngine
+    from rvae_visual.render.app import App
+    from rvae_visual.render.window import Window
+
+    model = load_model()
+    engine = AudioEngine(device="system", instruments=model.drum_map.instruments,
+                         jack_client_name="rvae-visual-training-test")
+    head = HEAD if model.decode_pattern(*HEAD).n_hits(0.5) else model.landmarks[0][1:]
+    perf = Performance(head=head)
+    engine.publish(model.decode_pattern(*head))
+    engine.start()
+    assert not engine.silent, engine.status
+    window = Window(fullscreen=False, size=(800, 600), vsync="off")
+    app = App(window, engine, perf, model, model.grid(), model.path, train_args=["--epochs", "4"])
+    yield app, engine, model
+    app.shutdown()
+    engine.close()
+
+
+def _run_frames(pg, app, until, timeout: float) -> list[float]:
+    """Step the app at ~60 fps until `until()`; returns the frame start times."""
+    starts = []
+    clock = pg.time.Clock()
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, f"timed out; HUD says: {app.message!r} {app.training_status!r}"
+        starts.append(time.monotonic())
+        app.step()
+        clock.tick(60)
+    return starts
+
+
+def test_dropped_folder_trains_a_new_map_while_the_music_plays(pg, live_app, shared_data, tmp_path):
+    app, engine, model = live_app
+    clips = tmp_path / "my clips"
+    clips.mkdir()
+    for src in sorted((shared_data / "gmd" / "funk").glob("*.mid"))[:6]:
+        shutil.copy(src, clips / src.name)
+    _run_frames(pg, app, lambda: len(app.stats.frame_work) > 30, 10)
+    engine.drain_played()
+    spt = engine.sample_rate * 60.0 / (engine.bpm * 24)  # samples a tick
+    start = engine.heard_position() * spt
+    pg.event.post(pg.event.Event(pg.DROPFILE, file=str(clips)))
+    progress_seen = []
+    played = []
+
+    def done() -> bool:
+        if app.training_status.startswith("training my clips: epoch"):
+            progress_seen.append(app.training_status)
+        played.extend(engine.drain_played())
+        return app.current.name != model.name
+
+    starts = _run_frames(pg, app, done, 180)
+    end = engine.heard_position() * spt
+    saved = clips / "my clips.npz"
+    assert saved.is_file()  # beside the clips
+    assert app.current.ref == str(saved) and app.current.name == "my clips"
+    assert progress_seen and "/4" in progress_seen[-1]
+    assert "saved" in app.training_status
+    # the new map is the saved model's, and the head now plays its rhythm
+    new = load_model(saved)
+    assert np.array_equal(app.current.view.onsets, new.grid().onsets)
+    assert app.pattern == new.decode_pattern(*app.perf.head)
+    assert len(new.landmarks) >= 6
+    # the music went on all the time, in audio time: hits from the drop to the swap, never a
+    # bar (2 s at 120 BPM) without one
+    sr = engine.sample_rate
+    positions = np.sort(np.array([p for p, _, _ in played], np.float64))
+    assert len(positions) > 0
+    assert (positions[0] - start) / sr < 2.1 and (end - positions[-1]) / sr < 2.1
+    assert np.diff(positions).max() / sr < 2.1
+    # and so did the frames
+    frame_gaps = np.diff(starts)
+    assert frame_gaps.max() < 0.5, f"a frame took {frame_gaps.max():.3f} s"
+    assert engine.callback_errors == 0
+
+
+def test_a_folder_without_usable_clips_says_so_and_changes_nothing(pg, live_app, tmp_path, capsys):
+    app, engine, model = live_app
+    folder = tmp_path / "not clips"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no MIDI here")
+    (folder / "broken.mid").write_bytes(b"MThd\x00")
+    _run_frames(pg, app, lambda: len(app.stats.frame_work) > 10, 10)
+    before = app.current
+    pg.event.post(pg.event.Event(pg.DROPFILE, file=str(folder)))
+    _run_frames(pg, app, lambda: app.message_is_error, 60)
+    assert "no usable clips" in app.message and str(folder) in app.message
+    assert app.current is before
+    assert not list(folder.glob("*.npz"))
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rvae-visual:")]
+    assert len(err) == 1 and "no usable clips" in err[0]
+    assert engine.playing

@@ -1,0 +1,323 @@
+"""The app's logic under the SDL dummy driver with a recording fake engine: keys, mouse, knobs,
+controller actions, dropped files, noise per bar. (Real audio is in test_play_e2e.py.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from render_support import FakeEngine, random_model_file
+
+from rvae_visual.model.store import load_model
+from rvae_visual.pattern import Pattern
+from rvae_visual.performance import NOISE_MAX, Performance
+
+
+@pytest.fixture
+def pg(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from rvae_visual.render.window import init_display
+
+    init_display()
+    import pygame
+
+    yield pygame
+    pygame.display.quit()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def make_app(pg, model, head=(0.0, 0.0), noise=0.0, position=0.0, models=(), hud=True):
+    from rvae_visual.render.app import App
+    from rvae_visual.render.window import Window
+
+    window = Window(fullscreen=False, size=(1280, 720), vsync="off")
+    perf = Performance(head=head, noise=noise, seed=5)
+    engine = FakeEngine(position=position)
+    ref = model.path or model.name
+    app = App(window, engine, perf, model, model.grid(), ref, models=list(models) or [(model.name, ref)],
+              kits=["808", "acoustic"], kit_name="808", show_hud=hud)
+    return app, engine
+
+
+def key(pg, k, up=False, mod=0, uni=""):
+    pg.event.post(pg.event.Event(pg.KEYUP if up else pg.KEYDOWN, key=k, mod=mod, unicode=uni, scancode=0))
+
+
+def same(a: Pattern, b: Pattern) -> bool:
+    return a == b
+
+
+def test_first_frame_publishes_the_pattern_under_the_head(pg, model):
+    app, engine = make_app(pg, model, head=(0.8, -1.1))
+    app.step()
+    assert len(engine.published) == 1
+    assert same(engine.published[0], model.decode_pattern(0.8, -1.1))
+    app.step()
+    assert len(engine.published) == 1  # nothing changed: nothing re-published
+    assert engine.last("bpm") == 120.0 and engine.last("threshold") == 0.5
+    assert engine.last("mutes") == [False, False, False] and engine.last("playing") is True
+
+
+def test_keys_change_the_performance_and_reach_the_engine(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    key(pg, pg.K_UP)
+    key(pg, pg.K_UP)
+    key(pg, pg.K_DOWN, mod=pg.KMOD_LSHIFT)
+    key(pg, pg.K_RIGHT)
+    key(pg, pg.K_q)  # held mute on kick
+    key(pg, pg.K_e, mod=pg.KMOD_LSHIFT)  # latch hi-hat
+    key(pg, pg.K_EQUALS, uni="=")
+    key(pg, pg.K_EQUALS, uni="=")
+    key(pg, pg.K_SPACE)
+    app.step()
+    assert app.perf.threshold == pytest.approx(0.59)
+    assert app.perf.noise == pytest.approx(0.05)
+    assert engine.last("threshold") == pytest.approx(0.59)
+    assert engine.last("mutes") == [True, False, True]
+    assert engine.last("bpm") == 122
+    assert engine.last("playing") is False
+    assert app.current.view.threshold == pytest.approx(0.59)  # the map follows the threshold
+    key(pg, pg.K_q, up=True)
+    key(pg, pg.K_MINUS, uni="-")
+    key(pg, pg.K_SPACE)
+    app.step()
+    assert engine.last("mutes") == [False, False, True]
+    assert engine.last("bpm") == 121 and engine.last("playing") is True
+    key(pg, pg.K_r)
+    app.step()
+    assert engine.last("mutes") == [True, True, True]
+    key(pg, pg.K_r)
+    key(pg, pg.K_e, mod=pg.KMOD_LSHIFT)
+    app.step()
+    assert engine.last("mutes") == [False, False, False]
+
+
+def test_enter_silences_the_head_and_brings_it_back(pg, model):
+    app, engine = make_app(pg, model, head=(1.0, 1.0))
+    app.step()
+    key(pg, pg.K_RETURN)
+    app.step()
+    assert not app.perf.listening
+    assert engine.published[-1].n_hits(0.0) == 0
+    key(pg, pg.K_RETURN)
+    app.step()
+    assert same(engine.published[-1], model.decode_pattern(1.0, 1.0))
+
+
+def test_h_l_c_and_esc(pg, model):
+    app, engine = make_app(pg, model)
+    app.perf.place_head(0.5, 0.5, now=app.clock())
+    key(pg, pg.K_h)
+    key(pg, pg.K_l)
+    key(pg, pg.K_c)
+    app.step()
+    assert not app.hud.visible and not app.show_landmarks and not app.perf.trail
+    assert app.running
+    key(pg, pg.K_ESCAPE)
+    app.step()
+    assert not app.running
+
+
+def test_click_away_from_the_head_moves_it_and_plays_the_new_point(pg, model):
+    app, engine = make_app(pg, model, head=(0.0, 0.0))
+    app.step()
+    g = app.window.geometry()
+    target = g.latent_to_pixel(-2.0, 1.5)
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=target))
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=target))
+    app.step()
+    z = g.pixel_to_latent(*target)
+    assert app.perf.head == pytest.approx(z)
+    assert app.perf.listening
+    assert same(engine.published[-1], model.decode_pattern(*z))
+
+
+def test_click_on_the_head_toggles_listening(pg, model):
+    app, engine = make_app(pg, model, head=(0.5, -0.5))
+    app.step()
+    g = app.window.geometry()
+    on_head = g.latent_to_pixel(0.5, -0.5)
+    for expect in (False, True):
+        pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=on_head))
+        pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=on_head))
+        app.step()
+        assert app.perf.listening is expect
+        assert app.perf.head == (0.5, -0.5)  # a click on the head does not move it
+    assert engine.published[-2].n_hits(0.0) == 0
+
+
+def test_drag_moves_the_head_along_and_leaves_a_trail(pg, model):
+    app, engine = make_app(pg, model, head=(0.0, 0.0))
+    app.step()
+    g = app.window.geometry()
+    start = g.latent_to_pixel(0.0, 0.0)
+    path = [(start[0] + 10 * k, start[1] - 6 * k) for k in range(1, 21)]
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=start))
+    app.step()
+    seen = set()
+    for pos in path:
+        pg.event.post(pg.event.Event(pg.MOUSEMOTION, pos=pos, rel=(10, -6), buttons=(1, 0, 0)))
+        app.step()
+        assert app.perf.head == pytest.approx(g.pixel_to_latent(*pos))
+        seen.add(id(engine.published[-1]))
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=path[-1]))
+    app.step()
+    assert app.perf.listening  # a drag from the head does not toggle it
+    assert len(seen) == len(path)  # the rhythm followed the head at every step
+    assert same(engine.published[-1], model.decode_pattern(*g.pixel_to_latent(*path[-1])))
+    pts = app.perf.trail_points(app.clock())
+    assert len(pts) >= len(path) and pts[-1][1:3] == pytest.approx(app.perf.head)
+    assert app.perf.head[1] > 0 and app.perf.head[0] > 0  # dragged up and right
+
+
+def test_threshold_knob_drag_and_wheel(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    cx, cy, r = app.hud.knobs["threshold"]
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=(int(cx), int(cy))))
+    pg.event.post(pg.event.Event(pg.MOUSEMOTION, pos=(int(cx), int(cy) - 60), rel=(0, -60), buttons=(1, 0, 0)))
+    pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=(int(cx), int(cy) - 60)))
+    app.step()
+    assert app.perf.threshold == pytest.approx(0.5 + 60 / 200)
+    assert app.perf.head == (0.0, 0.0)  # the knob press did not move the head
+    assert engine.last("threshold") == pytest.approx(0.8)
+
+
+def test_controller_actions_from_another_thread(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    actions = [("head_x", 0.25), ("head_y", 1.0), ("threshold", 0.3), ("noise", 0.5), ("tempo", 97.0),
+               ("mute_snare", 1.0), ("start_stop", 1.0)]
+    t = threading.Thread(target=lambda: [app.controls.put(a) for a in actions])
+    t.start()
+    t.join()
+    app.step()
+    p = app.perf
+    assert p.head == pytest.approx((-1.5, 3.0))
+    assert p.threshold == pytest.approx(0.3)
+    assert p.noise == pytest.approx(0.5 * NOISE_MAX)
+    assert engine.last("bpm") == 97.0
+    assert engine.last("mutes") == [False, True, False]
+    assert engine.last("playing") is False
+    assert same(engine.published[-1], model.decode_pattern(*p.target(0)))
+    app.controls.put(("mute_snare", 0.0))
+    app.controls.put(("mute_all", 1.0))
+    app.controls.put(("listen", 0.0))
+    app.step()
+    assert engine.last("mutes") == [True, True, True]
+    assert engine.published[-1].n_hits(0.0) == 0
+
+
+def test_noise_jitters_the_head_once_per_bar_published_just_before_the_bar(pg, model):
+    app, engine = make_app(pg, model, head=(0.3, 0.2), noise=0.6)
+    lead = app.lead_ticks()
+    assert 0.5 < lead < 3.0  # at 120 BPM, 60 fps, no output latency
+    for bar in range(4):
+        for tick in (0.0, 30.0, 95.9 - lead):
+            engine.fixed = bar * 96 + tick
+            app.step()
+        assert len(engine.published) == bar + 1  # bar's jitter heard, next bar's not yet sent
+        engine.fixed = bar * 96 + 96.1 - lead
+        app.step()
+        assert len(engine.published) == bar + 2  # next bar's pattern goes out ahead of its bar line
+    for bar in range(5):
+        assert same(engine.published[bar], model.decode_pattern(*app.perf.target(bar)))
+    assert len({app.perf.target(b) for b in range(5)}) == 5
+
+
+def _step_until(app, cond, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        app.step()
+        time.sleep(0.01)
+
+
+def test_dropping_a_model_file_swaps_it_in_and_keeps_playing(pg, model, tmp_path):
+    app, engine = make_app(pg, model, head=(1.0, 1.0))
+    app.step()
+    path = random_model_file(tmp_path / "other.npz", seed=4)
+    pg.event.post(pg.event.Event(pg.DROPFILE, file=path))
+    _step_until(app, lambda: app.current.ref == path)
+    app.step()
+    other = load_model(path)
+    assert app.current.name == "other"
+    assert same(engine.published[-1], other.decode_pattern(1.0, 1.0))
+    assert np.array_equal(app.current.view.onsets, other.grid().onsets)
+    assert engine.last("playing") is True and ("playing", False) not in engine.calls
+    # M cycles back to the first model
+    key(pg, pg.K_m)
+    _step_until(app, lambda: app.current.ref == (model.path or model.name))
+    assert same(engine.published[-1], model.decode_pattern(1.0, 1.0))
+
+
+@pytest.mark.parametrize("content,name,why", [
+    (b"this is not a model", "bad.npz", "not an rvae-visual model file"),
+    (b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60", "clip.mid", "drop the folder"),
+])
+def test_dropping_a_bad_file_says_so_and_changes_nothing(pg, model, tmp_path, capsys, content, name, why):
+    app, engine = make_app(pg, model)
+    app.step()
+    before = (app.current, len(engine.published))
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    pg.event.post(pg.event.Event(pg.DROPFILE, file=str(bad)))
+    _step_until(app, lambda: app.message_is_error)
+    assert str(bad) in app.message and why in app.message
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0]
+    for _ in range(3):
+        app.step()
+    assert (app.current, len(engine.published)) == before
+    assert ("playing", False) not in engine.calls
+
+
+def test_kit_keys_switch_kits_on_the_engine(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    key(pg, pg.K_k)
+    _step_until(app, lambda: app.kit_name == "acoustic")
+    assert engine.last("kit") == "acoustic"
+    key(pg, pg.K_k, mod=pg.KMOD_LSHIFT)
+    _step_until(app, lambda: app.kit_name == "808")
+
+
+def test_extension_points_for_midi_and_others(pg, model):
+    app, engine = make_app(pg, model)
+    seen, frames, quit_calls = [], [], []
+
+    def eat_tab(ev) -> bool:
+        seen.append(ev.type)
+        return ev.type == pg.KEYDOWN and ev.key == pg.K_TAB
+
+    app.event_filters.append(eat_tab)
+    app.frame_hooks.append(lambda a: frames.append(a.perf.threshold))
+    app.hud_lines.append(lambda: "MIDI learn: pick a control")
+    app.shutdown_hooks.append(lambda: quit_calls.append(1))
+    key(pg, pg.K_TAB)
+    key(pg, pg.K_UP)
+    app.step()
+    assert pg.KEYDOWN in seen
+    assert app.perf.threshold == pytest.approx(0.55)  # Tab was consumed, Up was not
+    assert frames == [0.55]
+    assert "MIDI learn: pick a control" in app.hud_state().extra
+    app.shutdown()
+    assert quit_calls == [1]
+
+
+def test_losing_focus_releases_held_mutes_but_not_latched_ones(pg, model):
+    app, engine = make_app(pg, model)
+    key(pg, pg.K_q)
+    key(pg, pg.K_w, mod=pg.KMOD_LSHIFT)
+    app.step()
+    assert engine.last("mutes") == [True, True, False]
+    pg.event.post(pg.event.Event(pg.WINDOWFOCUSLOST))
+    app.step()
+    assert engine.last("mutes") == [False, True, False]
