@@ -37,7 +37,8 @@ from ..drum_map import DrumMap, default_drum_map
 from ..pattern import PPQN, TICKS_PER_BAR
 from .clips import Clip
 from .decoder import LAYERS, NumpyVAE, fold_batchnorm
-from .vae import BN_EPS, LEAKY_SLOPE, TIMING_SCALE, DenseBN, RhythmVAE, default_loss, paper_loss
+from .vae import (BN_EPS, LEAKY_SLOPE, TIMING_SCALE, TS_LOSS_COEF, VEL_LOSS_COEF, DenseBN, RhythmVAE,
+                  default_loss, paper_loss)
 
 RECIPES = ("default", "paper")
 TRAIN_THREADS = 1  # small nets: one thread is as fast, and robust on a busy machine
@@ -68,6 +69,12 @@ class RecipeConfig:
     off_hit_weight: float = 0.3  # weight of timing errors where the bar has no hit
     beat_rotation: float = 0.0  # probability of rotating a training bar by 1-3 whole beats
     bn_momentum: float = 0.01  # torch convention (tf momentum 0.99 = torch 0.01)
+    timing_loss: str = "mse"  # "mse" | "l1" | "huber" (see vae.default_loss)
+    velocity_loss: str = "mse"
+    huber_delta: float = 0.1  # network units (offset x 2)
+    timing_coef: float = 1.0  # x vae.TS_LOSS_COEF
+    velocity_coef: float = 1.0  # x vae.VEL_LOSS_COEF
+    pos_weight: float = 1.0  # weight of true hits in the onset BCE
 
 
 # The original's settings (see the module docstring).
@@ -402,13 +409,19 @@ def _train_paper(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, should_
     return model, history, len(history), reason, cfg
 
 
+def _default_loss(cfg: RecipeConfig, batch, mu, logvar, out, beta: float):
+    return default_loss(batch, mu, logvar, out, beta, cfg.off_hit_weight, cfg.timing_loss,
+                        cfg.velocity_loss, cfg.huber_delta, cfg.pos_weight,
+                        VEL_LOSS_COEF * cfg.velocity_coef, TS_LOSS_COEF * cfg.timing_coef)
+
+
 def _evaluate_default(model: RhythmVAE, batch, cfg: RecipeConfig) -> tuple[float, float]:
     """Validation at the latent mean (deterministic): (loss with full KL, onset F1 at 0.5)."""
     model.eval()
     with torch.no_grad():
         mu, logvar = model.encode(*batch)
         out = model.decode_logits(mu)
-        loss = float(default_loss(batch, mu, logvar, out, 1.0, cfg.off_hit_weight)[0])
+        loss = float(_default_loss(cfg, batch, mu, logvar, out, 1.0)[0])
         pred = out[0] > 0.0
         true = batch[0] > 0.5
         tp = int((pred & true).sum())
@@ -451,7 +464,7 @@ def _train_default(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, shoul
             e = starts[k + 1] if k + 1 < len(starts) else len(a)
             batch = _to_tensors(a[s:e])
             mu, logvar, out = model(*batch)
-            loss, _ = default_loss(batch, mu, logvar, out, beta, cfg.off_hit_weight)
+            loss, _ = _default_loss(cfg, batch, mu, logvar, out, beta)
             opt.zero_grad()
             loss.backward()
             opt.step()

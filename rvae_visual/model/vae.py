@@ -134,19 +134,35 @@ def paper_loss(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], mu: torch
                    "timing": float(ts_l.mean().detach()), "kl": float(kl.mean().detach())}
 
 
+def _error(pred: torch.Tensor, true: torch.Tensor, kind: str, delta: float) -> torch.Tensor:
+    """Elementwise error: "mse" (squared), "l1" (absolute) or "huber" (squared below `delta`,
+    linear above; scaled to match l1 for large errors)."""
+    if kind == "mse":
+        return (pred - true).square()
+    if kind == "l1":
+        return (pred - true).abs()
+    if kind == "huber":
+        return F.huber_loss(pred, true, reduction="none", delta=delta) / delta
+    raise ValueError(f"unknown error kind {kind!r}")
+
+
 def default_loss(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], mu: torch.Tensor,
                  logvar: torch.Tensor, out: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-                 beta: float = 1.0, off_hit_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """Our loss: BCE summed over outputs; velocity and timing errors only where the bar really
-    has a hit (elsewhere they are never played); with `off_hit_weight` > 0 the timing error
-    where the bar has no hit counts that much (a pull towards "on the grid" where the clips do
-    not agree); KL weighted by `beta` (warm-up)."""
+                 beta: float = 1.0, off_hit_weight: float = 0.0, timing_loss: str = "mse",
+                 velocity_loss: str = "mse", huber_delta: float = 0.1, pos_weight: float = 1.0,
+                 vel_coef: float = VEL_LOSS_COEF, ts_coef: float = TS_LOSS_COEF) -> tuple[torch.Tensor, dict[str, float]]:
+    """Our loss: BCE summed over outputs (hits weighted by `pos_weight`); velocity and timing
+    errors only where the bar really has a hit (elsewhere they are never played); with
+    `off_hit_weight` > 0 the timing error where the bar has no hit counts that much (a pull
+    towards "on the grid" where the clips do not agree); `timing_loss` / `velocity_loss` pick
+    the error ("mse", "l1", "huber"); KL weighted by `beta` (warm-up)."""
     on_t, vel_t, ts_t = batch
     logits, vel, ts = out
-    bce = F.binary_cross_entropy_with_logits(logits, on_t, reduction="none").sum(1)
+    pw = None if pos_weight == 1.0 else torch.tensor(pos_weight, dtype=logits.dtype)
+    bce = F.binary_cross_entropy_with_logits(logits, on_t, reduction="none", pos_weight=pw).sum(1)
     ts_mask = on_t if off_hit_weight <= 0 else on_t + off_hit_weight * (1.0 - on_t)
-    vel_l = VEL_LOSS_COEF * ((vel - vel_t).square() * on_t).sum(1)
-    ts_l = TS_LOSS_COEF * ((ts - ts_t).square() * ts_mask).sum(1)
+    vel_l = vel_coef * (_error(vel, vel_t, velocity_loss, huber_delta) * on_t).sum(1)
+    ts_l = ts_coef * (_error(ts, ts_t, timing_loss, huber_delta) * ts_mask).sum(1)
     kl = kl_divergence(mu, logvar)
     total = (bce + vel_l + ts_l + beta * kl).mean()
     return total, {"onset": float(bce.mean().detach()), "velocity": float(vel_l.mean().detach()),

@@ -189,11 +189,11 @@ class App:
         insts = tuple(dm.instruments) if dm is not None else tuple(f"inst{i}" for i in range(view.n_instruments))
         return Loaded(str(getattr(model, "name", ref)), ref, model, view, lm, insts)
 
-    def request_model(self, ref: str, label: str | None = None, fresh: bool = False) -> None:
+    def request_model(self, ref: str, label: str | None = None, fresh: bool = False, note: str = "") -> None:
         """Load a model on the worker thread; it swaps in when ready, the music goes on.
         Models played earlier in the session come back at once unless `fresh` (a dropped or
-        newly trained file is always read again)."""
-        info = {"name": label or ref, "ref": ref, "requested": self.clock()}
+        newly trained file is always read again). `note` is added to the HUD message."""
+        info = {"name": label or ref, "ref": ref, "requested": self.clock(), "note": note}
         cached = None if fresh else self._loaded.get(ref)
         if cached is not None:
             self._activate(cached, info)
@@ -326,9 +326,7 @@ class App:
                 self.training_status = (f"trained {job.folder.name}"
                                         + (f" in {float(secs):.0f} s" if secs is not None else "")
                                         + f", saved {Path(ev.path).name}")
-                info_label = Path(ev.path).stem
-                self.request_model(ev.path, info_label, fresh=True)
-                self._pending[-1][2]["note"] = f"saved to {ev.path}"
+                self.request_model(ev.path, Path(ev.path).stem, fresh=True, note=f"saved to {ev.path}")
             else:
                 self.training_status = ""
                 msg = ev.message.removeprefix("rvae-visual: error: ")
@@ -345,11 +343,9 @@ class App:
         p = self.perf
         now = self._now if self._now is not None else self.clock()
         if name == "head_x":
-            z1, _ = self._geom().unit_to_latent(v, 0.0)
-            p.move_head(z1, p.head[1], now)
+            p.move_head(map_unit(v, -p.extent, p.extent), p.head[1], now)
         elif name == "head_y":
-            _, z2 = self._geom().unit_to_latent(0.0, v)
-            p.move_head(p.head[0], z2, now)
+            p.move_head(p.head[0], map_unit(v, -p.extent, p.extent), now)
         elif name == "threshold":
             p.set_threshold(v)
         elif name == "noise":
