@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import InputError
+from .toml_file import read_toml
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,7 @@ class DrumMap:
 
 def load_drum_map(path: str | Path) -> DrumMap:
     """Read a drum map TOML file; raises InputError with one line naming the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{p}: cannot read drum map ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: drum map is not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: drum map is not valid TOML ({e})") from None
-    return DrumMap.from_dict(data, source=str(p))
+    return DrumMap.from_dict(read_toml(path, "drum map"), source=str(path))
 
 
 _DEFAULT: DrumMap | None = None

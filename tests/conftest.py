@@ -48,3 +48,22 @@ def xvfb_display() -> str:
         return servers.ensure_xvfb()
     except servers.ServerError as e:
         pytest.fail(str(e))
+
+
+@pytest.fixture
+def pg(monkeypatch):
+    """pygame with a display on SDL's dummy video driver (fast pixel tests, no X server)."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from rvae_visual.render.window import init_display
+
+    init_display()
+    import pygame
+
+    yield pygame
+    pygame.display.quit()
+
+
+@pytest.fixture
+def dummy_display(pg):
+    """The same as `pg`, under the name the pixel tests use."""
+    return pg

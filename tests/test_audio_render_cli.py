@@ -90,13 +90,20 @@ def test_path_moves_the_head_one_point_per_bar(model_path, tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--kit", "no-such-kit"], "no-such-kit: no such kit folder"),
     (["--mute", "cowbell"], "--mute cowbell"),
-    (["--channel", "17"], "--channel 17"),
 ])
 def test_bad_input_is_one_line(model_path, tmp_path, capsys, args, needle):
     code = main(["render", "--model", model_path, "-o", str(tmp_path / "x.wav")] + args)
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("rvae-visual: error: ") and needle in err and err.count("\n") == 1
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_bad_channel_is_a_usage_error(model_path, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["render", "--model", model_path, "-o", str(tmp_path / "x.wav"), "--channel", "17"])
+    assert e.value.code == 2
+    assert "argument --channel: MIDI channel 17 is outside 1-16" in capsys.readouterr().err
     assert not (tmp_path / "x.wav").exists()
 
 

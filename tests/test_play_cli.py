@@ -127,3 +127,24 @@ def test_render_layer_imports_neither_torch_nor_sounddevice():
     r = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_no_audio_device_is_one_line_and_the_instrument_plays_on(tmp_path):
+    # no JACK server to talk to and no sound card: silent, said once, the map still runs
+    shot = tmp_path / "silent.png"
+    r = _run(["play", "--windowed", "--size", "640x360", "--duration", "1.5", "--screenshot", str(shot)],
+             _env(SDL_VIDEODRIVER="dummy", JACK_DEFAULT_SERVER="rvae-no-such-server"))
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rvae-visual:")]
+    assert len(lines) == 1, r.stderr
+    assert "running silent" in lines[0] and "warning" in lines[0]
+    assert shot.exists() and shot.stat().st_size > 1000
+
+
+def test_audio_device_in_use_is_said_in_one_line(jack_server, tmp_path):
+    r = _run(["play", "--windowed", "--size", "640x360", "--duration", "1.0"],
+             _env(SDL_VIDEODRIVER="dummy", **jack_server))
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rvae-visual:")]
+    assert len(lines) == 1 and lines[0].startswith("rvae-visual: audio: ["), r.stderr
+    assert "Hz" in lines[0] and "kit 808" in lines[0]

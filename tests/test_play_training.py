@@ -18,18 +18,6 @@ HEAD = (0.5, 0.5)
 
 
 @pytest.fixture
-def pg(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from rvae_visual.render.window import init_display
-
-    init_display()
-    import pygame
-
-    yield pygame
-    pygame.display.quit()
-
-
-@pytest.fixture
 def live_app(pg, jack_server):
     from rvae_visual.audio.engine import AudioEngine
     from rvae_visual.render.app import App

@@ -15,18 +15,6 @@ from rvae_visual.pattern import Pattern
 from rvae_visual.performance import NOISE_MAX, Performance
 
 
-@pytest.fixture
-def pg(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from rvae_visual.render.window import init_display
-
-    init_display()
-    import pygame
-
-    yield pygame
-    pygame.display.quit()
-
-
 @pytest.fixture(scope="module")
 def model():
     return load_model()

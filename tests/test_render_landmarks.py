@@ -25,18 +25,6 @@ def test_short_labels():
     assert short_labels(["a:1", "b:1"]) == ["a", "b"]
 
 
-@pytest.fixture
-def pg(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from rvae_visual.render.window import init_display
-
-    init_display()
-    import pygame
-
-    yield pygame
-    pygame.display.quit()
-
-
 def test_diamonds_at_the_clips_and_labels_do_not_overlap(pg):
     rng = np.random.default_rng(4)
     pts = [(f"clip_{k:02d}_groove:1", float(a), float(b)) for k, (a, b) in enumerate(rng.normal(0, 0.4, (25, 2)))]

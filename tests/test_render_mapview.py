@@ -104,18 +104,6 @@ def test_a_cell_at_exactly_the_threshold_is_dark():
 
 # ---------------------------------------------------------------- pixels (SDL dummy driver)
 
-@pytest.fixture
-def dummy_display(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from rvae_visual.render.window import init_display
-
-    init_display()
-    import pygame
-
-    yield pygame
-    pygame.display.quit()
-
-
 @pytest.fixture(scope="module")
 def model():
     return load_model()  # the default bundled model
@@ -212,3 +200,25 @@ def test_mapview_frames_follow_the_threshold(dummy_display):
     view.set_threshold(0.2)
     for t in (0, 50, 95):
         assert np.array_equal(pygame.surfarray.array3d(view.frame(t)), tick_frames(onsets, 0.2)[t])
+
+
+def test_points_are_separated_by_black_gaps_on_a_big_screen(dummy_display):
+    pygame = dummy_display
+    from rvae_visual.render.mapview import MapView, point_gap
+
+    onsets = np.ones((30, 30, 3, 96), np.float32)  # every cell lit
+    view = MapView(onsets, 0.5)
+    s = pygame.Surface((1920, 1080))
+    geom = MapGeometry(1920, 1080)
+    view.draw(s, geom, 0)
+    gap = point_gap(geom.side, 30)
+    assert gap >= 2
+    cell = geom.side / 30
+    for k in (1, 15, 29):
+        edge = geom.left + round(k * cell)
+        assert tuple(s.get_at((edge, geom.top + int(cell * 2.5))))[:3] == (0, 0, 0)  # between columns
+        assert tuple(s.get_at((geom.left + int(cell * 2.5), geom.top + round(k * cell))))[:3] == (0, 0, 0)
+        # the stripes themselves stay lit
+        x, y = cell_stripe_center(geom, 30, 3, k, k, 1)
+        assert tuple(s.get_at((x, y)))[:3] != (0, 0, 0)
+    assert point_gap(300, 30) == 0  # a small window: no room for gaps

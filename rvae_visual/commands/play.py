@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 
-from .common import bpm_value, positive_int, unit_value
+from .common import bpm_value, number_in, positive_int, unit_value
 
 # The audio callback needs the GIL every block (2.7 ms at 128 frames); by default a thread
 # waits up to 5 ms for the main loop to let go of it, and each such wait is an underflow.
@@ -33,38 +33,22 @@ def _size(text: str) -> tuple[int, int]:
     return (w, h)
 
 
-def _display(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a display number (0, 1, ...), got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"display numbers start at 0, got {v}")
-    return v
+_latency_s = number_in(0.0, 1.0, "latency", " s", above=True)
 
 
 def _latency(text: str) -> float | str:
-    if text in ("low", "high"):
-        return text
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, 'low' or 'high', got {text!r}") from None
-    if not 0.0 < v <= 1.0:
-        raise argparse.ArgumentTypeError(f"latency {v:g} s is outside (0, 1]")
-    return v
+    return text if text in ("low", "high") else _latency_s(text)
+
+
+_display = number_in(0, None, "display number", kind=int)
+_duration = number_in(0.0, None, "duration", " s", above=True)
+_blocksize = number_in(0, 16384, "block size", " frames", kind=int)
 
 
 def _noise(text: str) -> float:
     from ..performance import NOISE_MAX
 
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected latent units, got {text!r}") from None
-    if not 0.0 <= v <= NOISE_MAX:
-        raise argparse.ArgumentTypeError(f"noise {v:g} is outside 0-{NOISE_MAX:g} latent units")
-    return v
+    return number_in(0.0, NOISE_MAX, "noise", " latent units")(text)
 
 
 def _head(text: str) -> tuple[float, float]:
@@ -90,16 +74,6 @@ def _control(text: str) -> tuple[float, str, float]:
     if parsed[1] not in CONTROL_NAMES:
         raise argparse.ArgumentTypeError(f"unknown control {parsed[1]!r} (one of {', '.join(CONTROL_NAMES)})")
     return parsed
-
-
-def _duration(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"duration must be above 0 s, got {v:g}")
-    return v
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -128,7 +102,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
     g = p.add_argument_group("audio")
     g.add_argument("--audio-device", metavar="D", help="output device index or name (see `rvae-visual devices`)")
-    g.add_argument("--blocksize", type=positive_int, default=0, metavar="FRAMES",
+    g.add_argument("--blocksize", type=_blocksize, default=0, metavar="FRAMES",
                    help="audio block size in frames (default: the device's choice)")
     g.add_argument("--latency", type=_latency, metavar="S", help="output latency: seconds, 'low' or 'high'")
     g.add_argument("--quantize", choices=("tick", "beat", "bar"), default="tick",
@@ -239,7 +213,10 @@ def _play_with(args: argparse.Namespace, t0: float, startup: dict) -> int:
         engine.publish(pattern if perf.listening else type(pattern).empty(pattern.n_instruments))
         engine.start()
         startup["audio_start_s"] = time.perf_counter() - t
-        startup["sound_from_start_s"] = time.perf_counter() - t0  # the engine says so itself if silent
+        startup["sound_from_start_s"] = time.perf_counter() - t0
+        # one line either way: where the sound goes, or why there is none (the music goes on)
+        kind = "warning: " if engine.silent else ""
+        print(f"rvae-visual: {kind}{engine.status}", file=sys.stderr)
 
         t = time.perf_counter()
         window = Window(display=args.display, fullscreen=not args.windowed, size=args.size, vsync=args.vsync)

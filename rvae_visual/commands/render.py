@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from .common import bpm_value, positive_int, unit_value
+from .common import bpm_value, number_in, positive_int, unit_value
 
 DESCRIPTION = (
     "Render bars of the rhythm under a head position (or a path, one point per bar) through the "
@@ -39,15 +39,8 @@ def _path(text: str) -> list[tuple[float, float]]:
     return [_point(p) for p in points]
 
 
-def _rate(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a sample rate in Hz, got {text!r}") from None
-    if not 8000 <= v <= 192000:
-        raise argparse.ArgumentTypeError(f"sample rate {v} Hz is outside 8000-192000")
-    return v
-
+_rate = number_in(8000, 192000, "sample rate", " Hz", kind=int)
+_channel = number_in(1, 16, "MIDI channel", kind=int)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `render`."""
@@ -66,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kit", metavar="K", help="bundled kit name or a folder of samples (default 808)")
     p.add_argument("--sample-rate", type=_rate, default=48000, metavar="HZ", help="WAV sample rate (default 48000)")
     p.add_argument("--bits", choices=sorted(SUBTYPES), default="16", help="WAV sample format (default 16)")
-    p.add_argument("--channel", type=int, metavar="1-16", help="MIDI channel (default: the model's drum map, normally 10)")
+    p.add_argument("--channel", type=_channel, metavar="1-16", help="MIDI channel (default: the model's drum map, normally 10)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="WAV file to write")
     p.add_argument("--midi", metavar="OUT.mid", help="also write the same hits as a MIDI file")
 
@@ -81,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from ..model.clips import patterns_to_midi
     from ..model.store import load_model
 
-    if args.channel is not None and not 1 <= args.channel <= 16:
-        raise InputError(f"--channel {args.channel}: MIDI channels are 1-16")
     out = Path(args.output)
     for target in [out] + ([Path(args.midi)] if args.midi else []):
         if target.is_dir():

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import InputError
+from ..toml_file import read_toml
 
 DEFAULT_INSTRUMENTS = ("kick", "snare", "hihat")
 
@@ -224,18 +225,7 @@ def mapping_from_dict(data: dict, source: str = "mapping",
 
 def load_mapping(path: str | Path, instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> Mapping:
     """Read a mapping TOML file; InputError with one line naming the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{p}: cannot read controller mapping ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: controller mapping is not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: controller mapping is not valid TOML ({e})") from None
-    return mapping_from_dict(data, str(p), instruments)
+    return mapping_from_dict(read_toml(path, "controller mapping"), str(path), instruments)
 
 
 def save_mapping(mapping: Mapping, path: str | Path) -> Path:

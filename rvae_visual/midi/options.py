@@ -5,55 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-
-def channel_list(text: str) -> tuple[int, ...]:
-    """argparse type: MIDI channels counted 1-16, one for all instruments or one per instrument."""
-    out = []
-    for part in text.split(","):
-        try:
-            v = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected MIDI channels 1-16 like 10 or 10,10,11, got {text!r}") from None
-        if not 1 <= v <= 16:
-            raise argparse.ArgumentTypeError(f"MIDI channel {v} is outside 1-16")
-        out.append(v)
-    return tuple(out)
+from ..commands.common import number_in, number_list
 
 
-def note_list(text: str) -> tuple[int, ...]:
-    """argparse type: MIDI note numbers 0-127, one per instrument (e.g. 36,38,42)."""
-    out = []
-    for part in text.split(","):
-        try:
-            v = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected MIDI notes like 36,38,42, got {text!r}") from None
-        if not 0 <= v <= 127:
-            raise argparse.ArgumentTypeError(f"MIDI note {v} is outside 0-127")
-        out.append(v)
-    return tuple(out)
-
-
-def signed_ms(text: str) -> float:
-    """argparse type: milliseconds, signed, within +-1000."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected milliseconds, got {text!r}") from None
-    if not -1000.0 <= v <= 1000.0:
-        raise argparse.ArgumentTypeError(f"{v:g} ms is outside -1000..1000")
-    return v
-
-
-def length_ms(text: str) -> float:
-    """argparse type: a note length in milliseconds, 1-2000."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected milliseconds, got {text!r}") from None
-    if not 1.0 <= v <= 2000.0:
-        raise argparse.ArgumentTypeError(f"note length {v:g} ms is outside 1-2000")
-    return v
+channel_list = number_list(1, 16, "MIDI channel", "10 or 10,10,11")
+note_list = number_list(0, 127, "MIDI note", "36,38,42")
+signed_ms = number_in(-1000.0, 1000.0, "MIDI latency", " ms")
+length_ms = number_in(1.0, 2000.0, "note length", " ms")
 
 
 def add_midi_arguments(p: argparse.ArgumentParser) -> None:

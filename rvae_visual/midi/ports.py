@@ -206,23 +206,28 @@ class MidiInput:
     def close(self) -> None:
         """Close the port (idempotent)."""
         rt, self._rt, self._get = self._rt, None, None
-        if rt is not None:
-            try:
-                rt.close_port()
-                rt.delete()
-            except Exception:
-                pass
         port, self._mido = self._mido, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:
-                pass
+        _close_quietly(rt, port)
 
     @property
     def closed(self) -> bool:
         """True after close()."""
         return self._rt is None and self._mido is None
+
+
+def _close_quietly(rt, mido_port) -> None:
+    """Close a raw rtmidi port and/or a mido port; a port that already vanished is fine."""
+    if rt is not None:
+        try:
+            rt.close_port()
+            rt.delete()
+        except Exception:
+            pass
+    if mido_port is not None:
+        try:
+            mido_port.close()
+        except Exception:
+            pass
 
 
 class MidiOutput:
@@ -251,18 +256,8 @@ class MidiOutput:
     def close(self) -> None:
         """Close the port (idempotent)."""
         rt, self._rt = self._rt, None
-        if rt is not None:
-            try:
-                rt.close_port()
-                rt.delete()
-            except Exception:
-                pass
         port, self._mido = self._mido, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:
-                pass
+        _close_quietly(rt, port)
 
     @property
     def closed(self) -> bool:

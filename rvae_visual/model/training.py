@@ -75,6 +75,7 @@ class RecipeConfig:
     timing_coef: float = 1.0  # x vae.TS_LOSS_COEF
     velocity_coef: float = 1.0  # x vae.VEL_LOSS_COEF
     pos_weight: float = 1.0  # weight of true hits in the onset BCE
+    timing_instrument_bias: bool = False  # see vae.RhythmVAE
 
 
 # The original's settings (see the module docstring).
@@ -242,8 +243,9 @@ def export_weights(model: RhythmVAE) -> dict[str, np.ndarray]:
                     bn.bias.numpy(), bn.running_mean.numpy().astype(np.float64),
                     bn.running_var.numpy().astype(np.float64), bn.eps)
             else:
-                w = mod.weight.numpy().T.astype(np.float64)
-                b = mod.bias.numpy().astype(np.float64)
+                wt, bt = model.timing_output() if name == "out_ts" else (mod.weight, mod.bias)
+                w = wt.numpy().T.astype(np.float64)
+                b = bt.numpy().astype(np.float64)
             out[f"{name}.W"] = w.astype(np.float32)
             out[f"{name}.b"] = b.astype(np.float32)
     return out
@@ -443,7 +445,8 @@ def _train_default(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, shoul
     cfg = replace(cfg, epochs=epochs)
     warmup = max(1, int(round(epochs * cfg.warmup_fraction)))
     patience = max(5, int(round(epochs * cfg.patience_fraction)))
-    model = RhythmVAE(data.arrays.shape[2], TICKS_PER_BAR, cfg.hidden, bn_momentum=cfg.bn_momentum)
+    model = RhythmVAE(data.arrays.shape[2], TICKS_PER_BAR, cfg.hidden, bn_momentum=cfg.bn_momentum,
+                      timing_instrument_bias=cfg.timing_instrument_bias)
     opt = Adam(model.parameters(), lr=cfg.lr)
     history: list[dict] = []
     best_state, best_score, best_epoch = None, math.inf, 0

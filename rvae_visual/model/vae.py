@@ -54,7 +54,8 @@ class RhythmVAE(nn.Module):
     """The R-VAE network: `n_instruments` x `ticks` per matrix, `hidden` units, 2-D latent."""
 
     def __init__(self, n_instruments: int = 3, ticks: int = TICKS_PER_BAR, hidden: int = 512,
-                 latent: int = 2, bn_momentum: float = BN_MOMENTUM) -> None:
+                 latent: int = 2, bn_momentum: float = BN_MOMENTUM,
+                 timing_instrument_bias: bool = False) -> None:
         super().__init__()
         self.n_instruments = n_instruments
         self.ticks = ticks
@@ -81,6 +82,12 @@ class RhythmVAE(nn.Module):
         for lin in (self.out_on, self.out_vel, self.out_ts):
             nn.init.xavier_uniform_(lin.weight)
             nn.init.zeros_(lin.bias)
+        # default recipe: a per-instrument timing term shared by all ticks (a laid-back snare),
+        # a reparameterisation of out_ts (folded into it on export), starting at zero
+        self.out_ts_inst = nn.Linear(hidden, n_instruments) if timing_instrument_bias else None
+        if self.out_ts_inst is not None:
+            nn.init.zeros_(self.out_ts_inst.weight)
+            nn.init.zeros_(self.out_ts_inst.bias)
 
     def encode(self, on: torch.Tensor, vel: torch.Tensor, ts: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,8 +101,11 @@ class RhythmVAE(nn.Module):
         h = self.dec_in(z)
         on = self.out_on(self.dec_on(h))
         vel = torch.sigmoid(self.out_vel(self.dec_vel(h)))
-        ts = torch.tanh(self.out_ts(self.dec_ts(h)))
-        return on, vel, ts
+        h_ts = self.dec_ts(h)
+        ts = self.out_ts(h_ts)
+        if self.out_ts_inst is not None:
+            ts = ts + self.out_ts_inst(h_ts).repeat_interleave(self.ticks, dim=1)
+        return on, vel, torch.tanh(ts)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Latent -> onset probability, velocity, timing (network units)."""
@@ -107,6 +117,15 @@ class RhythmVAE(nn.Module):
         mu, logvar = self.encode(on, vel, ts)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         return mu, logvar, self.decode_logits(z)
+
+    def timing_output(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight (dim, hidden) and bias (dim,) of the timing output layer, the per-instrument
+        term folded in."""
+        w, b = self.out_ts.weight, self.out_ts.bias
+        if self.out_ts_inst is not None:
+            w = w + self.out_ts_inst.weight.repeat_interleave(self.ticks, dim=0)
+            b = b + self.out_ts_inst.bias.repeat_interleave(self.ticks, dim=0)
+        return w, b
 
     def n_params(self) -> int:
         """Trainable parameters."""

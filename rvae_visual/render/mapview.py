@@ -170,3 +170,17 @@ class MapView:
             return
         dest = target.subsurface(pygame.Rect(geom.rect))
         pygame.transform.scale(self.frame(tick % TICKS_PER_BAR), (side, side), dest)
+        # thin black gaps between grid points, so the map reads as n x n points, not stripes
+        gap = point_gap(side, self.n)
+        if gap:
+            for k in range(1, self.n):
+                at = round(k * side / self.n) - gap // 2
+                dest.fill((0, 0, 0), (at, 0, gap, side))
+                dest.fill((0, 0, 0), (0, at, side, gap))
+
+
+def point_gap(side: int, n: int) -> int:
+    """Width in pixels of the black gap drawn between neighbouring grid points (0 when the
+    points are too small to spare any: below 12 pixels a point)."""
+    cell = side / n
+    return 0 if cell < 12 else max(1, int(cell // 12))
