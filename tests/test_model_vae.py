@@ -99,6 +99,33 @@ def test_paper_loss_is_the_original_sum_and_default_loss_is_masked():
     assert float(d_total - d0) == pytest.approx(float(kl.mean()), rel=1e-4)
 
 
+def test_default_loss_options_l1_timing_and_hit_weight():
+    torch.manual_seed(2)
+    a = random_bars(3, seed=5)
+    batch = as_tensors(a)
+    on_t, vel_t, ts_t = batch
+    logits, vel, ts = torch.randn(3, 288), torch.rand(3, 288), torch.rand(3, 288) * 2 - 1
+    mu, logvar = torch.randn(3, 2), torch.randn(3, 2) * 0.3
+    total, parts = default_loss(batch, mu, logvar, (logits, vel, ts), 1.0, 0.3, timing_loss="l1",
+                                velocity_loss="l1", pos_weight=2.0)
+    p = torch.sigmoid(logits)
+    bce = -(2.0 * on_t * torch.log(p) + (1 - on_t) * torch.log(1 - p)).sum(1)
+    vel_l = 2.5 * ((vel - vel_t).abs() * on_t).sum(1)
+    ts_l = 5.0 * ((ts - ts_t).abs() * (on_t + 0.3 * (1 - on_t))).sum(1)
+    kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)
+    assert float(total) == pytest.approx(float((bce + vel_l + ts_l + kl).mean()), rel=1e-5)
+    assert parts["timing"] == pytest.approx(float(ts_l.mean()), rel=1e-5)
+    # huber: quadratic below delta, |error| - delta / 2 above (scaled by 1 / delta)
+    d = 0.1
+    _, hp = default_loss(batch, mu, logvar, (logits, vel, ts), 1.0, 0.0, timing_loss="huber",
+                         huber_delta=d)
+    err = (ts - ts_t).abs()
+    hub = torch.where(err < d, 0.5 * err**2 / d, err - 0.5 * d)
+    assert hp["timing"] == pytest.approx(float((5.0 * (hub * on_t).sum(1)).mean()), rel=1e-5)
+    with pytest.raises(ValueError):
+        default_loss(batch, mu, logvar, (logits, vel, ts), timing_loss="l3")
+
+
 def test_paper_plan_duplicates_to_64_clips_and_runs_floor_n_over_64_batches():
     cfg = PAPER
     data = fake_set(12, bars_per_clip=2)
@@ -189,7 +216,10 @@ def test_numpy_decoder_and_encoder_equal_torch(shared_data):
     res = train(data, config=cfg, seed=1)
     assert res.meta["arch"]["hidden"] == 64
     torch.manual_seed(1)
-    model = RhythmVAE(3, TICKS_PER_BAR, 64)
+    model = RhythmVAE(3, TICKS_PER_BAR, 64, timing_instrument_bias=True)
+    with torch.no_grad():  # a non-zero per-instrument timing term, to be folded into out_ts
+        model.out_ts_inst.weight.normal_(0.0, 0.2)
+        model.out_ts_inst.bias.uniform_(-0.3, 0.3)
     # give BatchNorm real statistics and affine terms, then compare
     model.train()
     x = as_tensors(data.arrays)
