@@ -16,6 +16,10 @@ from rvae_visual.audio.sequencer import hits_in_window
 from rvae_visual.errors import InputError
 from rvae_visual.pattern import Pattern, samples_per_tick
 
+# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# timing assertion is retried after 5 s, at most 3 times; four failures in a row fail the run.
+pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=5, only_rerun=["AssertionError"])
+
 BPM = 137.0  # samples per tick not whole: rounding is exercised
 SECONDS = 6.0
 
@@ -32,7 +36,7 @@ def sparse_pattern() -> Pattern:
     return Pattern(on, vel, off)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test, so a retried test records a fresh take
 def live_take(jack_server):
     from rvae_visual.audio.engine import AudioEngine
 

@@ -17,6 +17,10 @@ from rvae_visual.pattern import Pattern, samples_per_tick
 from jackcapture import RecorderProcess, onsets_after_silence
 from midijack import MidiRecorder, assert_on_time
 
+# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# timing assertion is retried after 5 s, at most 3 times; four failures in a row fail the run.
+pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=5, only_rerun=["AssertionError"])
+
 BPM = 120.0
 SECONDS = 5.0
 
@@ -33,7 +37,7 @@ def sparse_pattern() -> Pattern:
     return Pattern(on, vel, off)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test, so a retried test records a fresh take
 def live(jack_server):
     from rvae_visual.audio.engine import AudioEngine
 

@@ -5,6 +5,7 @@ at once and is saved; notes carry the decoded velocities."""
 
 from __future__ import annotations
 
+import pytest
 import subprocess
 import sys
 import time
@@ -18,6 +19,10 @@ from rvae_visual.midi.mapping import load_mapping
 from rvae_visual.midi.notes_out import velocity_byte
 from rvae_visual.midi.ports import open_output
 from rvae_visual.model.store import load_model
+
+# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# timing assertion is retried after 5 s, at most 3 times; four failures in a row fail the run.
+pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=5, only_rerun=["AssertionError"])
 
 BPM = 120.0  # one bar = 2 s
 NOTES = (36, 38, 42)
