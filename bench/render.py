@@ -80,7 +80,11 @@ def _first_sound(env: dict[str, str], extra: list[str]) -> float:
              "--duration", "4", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            rec.connect(r"^rvae-visual:", timeout=20)
+            try:
+                rec.connect(r"^rvae-visual:", timeout=20)
+            except TimeoutError:
+                proc.kill()
+                raise SystemExit(f"rvae-visual play opened no JACK port: {proc.communicate()[1].strip()}")
             time.sleep(3.0)
             take = rec.stop()
         finally:
@@ -100,6 +104,8 @@ def _downbeat_head(model: str | None) -> str:
 
     m = load_model(model)
     for _, z1, z2 in m.landmarks:
+        if max(abs(z1), abs(z2)) > 2.99:  # landmarks may lie beyond the map window; --head refuses those
+            continue
         if (m.decode_pattern(z1, z2).onsets[:, 0] > 0.5).any():
             return f"{z1:.4f},{z2:.4f}"
     return "0,0"

@@ -69,7 +69,12 @@ def ensure_jack(log_dir: Path | None = None) -> dict[str, str]:
             raise ServerError(f"{tool} not found: install Debian's jackd2 (the README's test command does)")
     env = {**os.environ, **jack_env()}
     if _jack_running(env):
-        return jack_env()
+        # a server whose owner just exited may be shutting down (its reaper polls every
+        # 0.2 s): look again after that before relying on it
+        time.sleep(0.5)
+        if _jack_running(env):
+            return jack_env()
+        time.sleep(1.0)
     log = open((log_dir or Path("/tmp")) / f"rvae-jackd-{os.getpid()}.log", "wb")
     proc = subprocess.Popen(
         ["jackd", "--no-realtime" if os.geteuid() != 0 else "-R", "-d", "dummy",
