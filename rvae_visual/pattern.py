@@ -97,6 +97,11 @@ def samples_per_tick(bpm: float, sample_rate: int) -> float:
     return sample_rate * 60.0 / (bpm * PPQN)
 
 
+def velocity_byte(v: float) -> int:
+    """Velocity 0..1 -> MIDI velocity 1..127 (a hit is never silent)."""
+    return min(127, max(1, int(round(v * 127.0))))
+
+
 def ms_per_tick(bpm: float) -> float:
     """Milliseconds in one tick at `bpm`."""
     return 60000.0 / (bpm * PPQN)

@@ -11,10 +11,6 @@ import time
 
 from .common import bpm_value, number_in, positive_int, unit_value
 
-# The audio callback needs the GIL every block (2.7 ms at 128 frames); by default a thread
-# waits up to 5 ms for the main loop to let go of it, and each such wait is an underflow.
-GIL_SWITCH_S = 0.0005
-
 DESCRIPTION = (
     "Open the latent map of a model fullscreen and play the rhythm under the playback head "
     "through the built-in drum samples. Click or drag to move the head, click the head to "
@@ -179,15 +175,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_S)
-    try:
-        return _play_with(args, t0, startup)
-    finally:
-        sys.setswitchinterval(switch)
-
-
-def _play_with(args: argparse.Namespace, t0: float, startup: dict) -> int:
     from ..audio.engine import AudioEngine
     from ..audio.kit import bundled_kits
     from ..model.store import bundled_models, load_model

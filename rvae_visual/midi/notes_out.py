@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..audio.sequencer import hits_in_window
-from ..pattern import Pattern
+from ..pattern import Pattern, velocity_byte
 from . import clock_out
 
 ALL_NOTES_OFF = 123
@@ -146,11 +146,6 @@ class ClockFit:
     def ready(self) -> bool:
         """True once there is a reading."""
         return self._n > 0
-
-
-def velocity_byte(v: float) -> int:
-    """Decoded velocity 0..1 -> MIDI velocity 1..127."""
-    return min(127, max(1, int(round(v * 127.0))))
 
 
 @dataclass

@@ -173,8 +173,9 @@ def resolve_port(spec: str, names: Sequence[str], kind: str) -> int | None:
     raise PortSpecError(f"MIDI {kind} '{text}' is ambiguous: {format_candidates(names, matches)}")
 
 
-class MidiInput:
-    """An open MIDI input, polled with `get_message()` from our own thread."""
+class _OpenPort:
+    """What an open input and an open output share: the spec asked for, the port's name, and
+    the raw rtmidi or mido port behind it."""
 
     def __init__(self, spec: str, name: str, virtual: bool, rt=None, mido_port=None) -> None:
         self.spec = spec
@@ -182,6 +183,24 @@ class MidiInput:
         self.virtual = virtual
         self._rt = rt
         self._mido = mido_port
+
+    def close(self) -> None:
+        """Close the port (idempotent)."""
+        rt, self._rt = self._rt, None
+        port, self._mido = self._mido, None
+        _close_quietly(rt, port)
+
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._rt is None and self._mido is None
+
+
+class MidiInput(_OpenPort):
+    """An open MIDI input, polled with `get_message()` from our own thread."""
+
+    def __init__(self, spec: str, name: str, virtual: bool, rt=None, mido_port=None) -> None:
+        super().__init__(spec, name, virtual, rt, mido_port)
         self._t = 0.0
         self._get = rt.get_message if rt is not None else None
 
@@ -205,14 +224,8 @@ class MidiInput:
 
     def close(self) -> None:
         """Close the port (idempotent)."""
-        rt, self._rt, self._get = self._rt, None, None
-        port, self._mido = self._mido, None
-        _close_quietly(rt, port)
-
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._rt is None and self._mido is None
+        self._get = None
+        super().close()
 
 
 def _close_quietly(rt, mido_port) -> None:
@@ -230,15 +243,11 @@ def _close_quietly(rt, mido_port) -> None:
             pass
 
 
-class MidiOutput:
+class MidiOutput(_OpenPort):
     """An open MIDI output; `send(bytes)` is safe to call from one thread at a time."""
 
     def __init__(self, spec: str, name: str, virtual: bool, rt=None, mido_port=None) -> None:
-        self.spec = spec
-        self.name = name
-        self.virtual = virtual
-        self._rt = rt
-        self._mido = mido_port
+        super().__init__(spec, name, virtual, rt, mido_port)
         self.errors = 0
 
     def send(self, msg: Sequence[int]) -> None:
@@ -252,18 +261,6 @@ class MidiOutput:
                 self._mido.send(mido.Message.from_bytes(list(msg)))
         except Exception:
             self.errors += 1
-
-    def close(self) -> None:
-        """Close the port (idempotent)."""
-        rt, self._rt = self._rt, None
-        port, self._mido = self._mido, None
-        _close_quietly(rt, port)
-
-    @property
-    def closed(self) -> bool:
-        """True after close()."""
-        return self._rt is None and self._mido is None
-
 
 def _open(kind: str, spec: str, backend: Backend | None, client_name: str, port_name: str,
           queue_size: int):

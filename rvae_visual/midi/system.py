@@ -190,36 +190,29 @@ class MidiSystem:
             for r in roles:
                 poller.set_port(r, port)  # type: ignore[arg-type]
 
-        w = Watched("input", spec, label, install)
-        try:
-            port: MidiInput = open_input(spec, self.backend)
-        except PortSpecError as e:
-            raise InputError(f"--{'clock-in' if label == 'clock in' else 'midi-in'} {spec}: {e}") from None
-        except MidiPortError as e:
-            w.state = "absent"
-            self._report(f"{label}: {e}; the music goes on" + (", waiting for it" if isinstance(e, PortNotFound) else ""))
-        else:
-            w.name = port.name
-            install(port)
-        if w.state == "absent" or not _is_virtual_spec(spec):
-            self.hotplug.watch(w)
-        return w
+        option = "--clock-in" if label == "clock in" else "--midi-in"
+        return self._open_watched(Watched("input", spec, label, install), open_input, option)
 
     def _open_out(self, spec: str) -> Watched:
         out = self.out
         assert out is not None
-        w = Watched("output", spec, "MIDI out", out.swap)  # type: ignore[arg-type]
+        return self._open_watched(Watched("output", spec, "MIDI out", out.swap), open_output,  # type: ignore[arg-type]
+                                  "--midi-out")
+
+    def _open_watched(self, w: Watched, opener: Callable, option: str) -> Watched:
+        """Open the port `w` names and install it; an absent one is reported and waited for
+        (hot-plug), a bad spec is a usage error naming `option`."""
         try:
-            port = open_output(spec, self.backend)
+            port = opener(w.spec, self.backend)
         except PortSpecError as e:
-            raise InputError(f"--midi-out {spec}: {e}") from None
+            raise InputError(f"{option} {w.spec}: {e}") from None
         except MidiPortError as e:
             w.state = "absent"
-            self._report(f"MIDI out: {e}; the music goes on" + (", waiting for it" if isinstance(e, PortNotFound) else ""))
+            self._report(f"{w.label}: {e}; the music goes on" + (", waiting for it" if isinstance(e, PortNotFound) else ""))
         else:
             w.name = port.name
-            out.swap(port)
-        if w.state == "absent" or not _is_virtual_spec(spec):
+            w.install(port)
+        if w.state == "absent" or not _is_virtual_spec(w.spec):
             self.hotplug.watch(w)
         return w
 

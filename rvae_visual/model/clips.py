@@ -23,7 +23,7 @@ import numpy as np
 
 from ..drum_map import DrumMap, default_drum_map
 from ..errors import ClipError
-from ..pattern import PPQN, QUARTERS_PER_BAR, TICKS_PER_BAR, Pattern
+from ..pattern import PPQN, QUARTERS_PER_BAR, TICKS_PER_BAR, Pattern, velocity_byte
 
 MAX_CLIP_BYTES = 4 * 1024 * 1024  # a drum clip is a few kB; anything this big is not one
 OUT_TPQ = 1920
@@ -299,7 +299,7 @@ def patterns_to_midi(
             elif start >= loop:
                 start -= loop
             stop = min(start + length, loop)
-            vel = int(min(127, max(1, round(h.velocity * 127))))
+            vel = velocity_byte(h.velocity)
             note = dm.out_notes[h.instrument]
             events.append((start, 1, note, vel))
             events.append((stop, 0, note, 0))
