@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 # Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
-# timing assertion is retried after 5 s, at most 3 times; four failures in a row fail the run.
-pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=5, only_rerun=["AssertionError"])
+# timing assertion is retried after 20 s (CPU steal comes in stretches), at most 3 times.
+pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=20, only_rerun=["AssertionError"])
 
 HERE = Path(__file__).resolve().parent
 
