@@ -43,8 +43,11 @@ def main() -> None:
                     state["tempo"] = value
                     out["tempos"].append(round(value, 3))
             while not system.transport_cmds.empty():
-                if system.transport_cmds.get_nowait() == CLOCK_START:  # restart the bar now
-                    state["ticks"], state["t"] = 0.0, time.monotonic()
+                cmd = system.transport_cmds.get_nowait()
+                if cmd.kind == CLOCK_START:  # move onto the session's phase, as the engine does
+                    now = time.monotonic()
+                    state["ticks"] = cmd.tick + (now - cmd.at) * state["tempo"] * 24 / 60.0
+                    state["t"] = now
                     out["restarts"] += 1
             time.sleep(1 / 60)
         out["phase_error"] = system.link.phase_error

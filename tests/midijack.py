@@ -8,7 +8,7 @@ import time
 import jack
 
 from rvae_visual.midi.notes_out import TransportView
-from rvae_visual.pattern import Pattern
+from rvae_visual.pattern import Pattern, samples_per_tick
 
 
 class MidiRecorder:
@@ -67,18 +67,20 @@ class JackClockTransport:
     dummy backend under load."""
 
     def __init__(self, rec: MidiRecorder, pattern: Pattern | None, bpm: float, lead: float = 0.1,
-                 threshold: float = 0.5, mutes: tuple[bool, ...] = (False, False, False)) -> None:
+                 threshold: float = 0.5, mutes: tuple[bool, ...] = (False, False, False),
+                 start_tick: int = 0) -> None:
         self.rec = rec
         self.sr = rec.sample_rate
         while rec.cycle is None:
             time.sleep(0.001)
         self.f0 = rec.cycle[0] + int(lead * self.sr)
         self.pattern, self.bpm, self.threshold, self.mutes = pattern, bpm, threshold, mutes
+        self.origin = -start_tick * samples_per_tick(bpm, self.sr)  # tick `start_tick` at frame f0
         self.playing = True
 
     def view(self) -> TransportView:
         frame, at = self.rec.cycle
-        return TransportView(self.playing, self.pattern, self.threshold, self.mutes, self.bpm, 0.0,
+        return TransportView(self.playing, self.pattern, self.threshold, self.mutes, self.bpm, self.origin,
                              self.sr, float(frame - self.f0), at, 1)
 
 

@@ -72,6 +72,10 @@ class FakeEngine:
         self.playing = on
         self.calls.append(("playing", on))
 
+    def locate(self, tick: float, at: float | None = None) -> None:
+        self.playing = True
+        self.calls.append(("locate", (tick, at)))
+
     def set_bpm(self, bpm: float) -> None:
         self.bpm = bpm
         self.calls.append(("bpm", bpm))

@@ -131,6 +131,60 @@ def test_transport_plays_from_zero_and_stops():
     assert run(t, 128, 1)[0][0] == 0
 
 
+def test_locate_starts_at_a_tick_and_jumps_while_playing():
+    p = pattern([(0, 0, 1.0, 0.0), (1, 48, 0.7, 0.0), (2, 60, 0.5, -0.25)])
+    t = Transport(SR, 120.0)  # 1000 samples per tick
+    t.request_pattern(p)
+    t.request_locate(96 * 2 + 50)  # Song Position bar 3, tick 50, then Continue
+    hits = run(t, 128, 500)  # 64000 samples: ticks 242 .. 306
+    assert t.run == 1 and t.run_start == 0
+    # tick 60 (-0.25) of bar 3 at 9750, bar 4's downbeat at 46000
+    assert [(s, i) for s, i, _ in hits] == [(9_750, 2), (46_000, 0)]
+    assert t.tick_time(0) == pytest.approx(242.0)
+    # while playing: a jump keeps the sample count going and plays from the new tick at once
+    jump_at = t.pos
+    t.request_locate(47.5)
+    hits = run(t, 128, 100)
+    assert t.run == 2 and t.run_start == jump_at
+    assert [(s - jump_at, i) for s, i, _ in hits] == [(500, 1), (12_250, 2)]
+
+
+def test_locate_at_a_time_is_carried_to_the_block_heard_then():
+    t = Transport(SR, 120.0)  # 48 ticks a second
+    t.request_pattern(pattern([(0, 24, 1.0, 0.0)]))
+    t.request_locate(10.0, at=100.0)  # tick 10 is heard at t = 100 s
+    out: list = []
+    t.advance(128, lambda s, i, v: out.append(s), heard_time=100.25)  # taken up 0.25 s later
+    assert t.tick_time(0) == pytest.approx(22.0)  # 10 + 0.25 s * 48 ticks/s
+    t.advance(128 * 100, lambda s, i, v: out.append(s), heard_time=100.25 + 128 / SR)
+    assert out == [2000]  # tick 24, two ticks in
+    # stop and start within one block still restarts from the top
+    t.request_playing(False)
+    t.request_playing(True)
+    t.advance(128, lambda s, i, v: None)
+    assert t.run == 2 and t.tick_time(t.block_start) == 0.0
+
+
+def test_a_late_locate_plays_the_hits_it_skipped_at_once():
+    t = Transport(SR, 120.0)  # 48 ticks a second, 1000 samples a tick
+    t.request_pattern(pattern([(0, 0, 1.0, -0.2), (1, 1, 1.0, 0.0), (2, 2, 1.0, 0.0), (2, 95, 1.0, 0.0)]))
+    t.request_locate(0.0, at=100.0)  # a clock's Start: its first pulse was heard at t = 100 s
+    out: list = []
+    t.advance(128, lambda s, i, v: out.append((s, i)), heard_time=100.03)  # 1.44 ticks late
+    t.advance(1000, lambda s, i, v: out.append((s, i)), heard_time=100.03 + 128 / SR)
+    # the downbeat (a little early in the pattern) and tick 1 at once, tick 2 on time;
+    # the previous bar's last tick is not caught up
+    assert out == [(0, 0), (0, 1), (560, 2)]
+    assert t.catch_up_from == -1940 and t.run_start == 0  # tick -0.5 is 1.94 ticks back
+    # too late to catch up: skipped
+    t.request_playing(False)
+    t.advance(128, lambda s, i, v: None)
+    t.request_locate(0.0, at=200.0)
+    out.clear()
+    t.advance(128, lambda s, i, v: out.append((s, i)), heard_time=200.2)
+    assert out == []
+
+
 def test_tempo_change_mid_bar_keeps_phase_and_plays_each_hit_once():
     offs = [float(np.float32(o)) for o in [0, .3, -.4, .1, -.2, .45, -.5, 0] * 2]
     cells = [(2, k, 1.0, o) for k, o in zip(range(0, 96, 6), offs)]

@@ -47,21 +47,43 @@ def test_start_stop_continue_and_song_position():
     f = ClockFollower()
     t = 0.0
     f.feed(clock_out.START, t, t)
+    assert f.take_events() == []  # a follower starts with the next pulse, not the Start
     for _ in range(30):
         t += 0.02
-        f.feed(clock_out.CLOCK, t, t)
+        f.feed(clock_out.CLOCK, t, t + 0.001)  # read 1 ms after it arrived
     assert f.running and f.position == 30
     f.feed(clock_out.STOP, t, t)
     assert not f.running
     spp = clock_out.song_position(48)  # bar 1 beat 3 = 16th number 8
     f.feed(spp[0], t, t, spp[1:])
     assert f.position == 48
-    f.feed(clock_out.CONTINUE, t, t)
-    t += 0.02
+    f.feed(clock_out.CONTINUE, t + 0.5, t + 0.5)
+    assert f.ticks_at(t + 0.5) is None  # until the pulse that carries the position
+    t += 0.52
     f.feed(clock_out.CLOCK, t, t)
     assert f.running and f.position == 49
-    assert [e for e, _ in f.take_events()] == ["start", "stop", "position", "continue"]
+    ev = f.take_events()
+    assert [(e, tick) for e, tick, _ in ev] == [("start", 0), ("stop", 30), ("position", 48), ("continue", 48)]
+    # start and continue hold when their pulse arrived here (port time + the least read delay)
+    assert ev[0][2] == pytest.approx(0.021) and ev[3][2] == pytest.approx(t)
     assert f.take_events() == []
+    assert f.ticks_at(t) == pytest.approx(48.0)
+
+
+def test_song_position_while_running_jumps_at_the_next_pulse():
+    f = ClockFollower()
+    t = 0.0
+    f.feed(clock_out.START, t, t)
+    for _ in range(10):
+        t += 0.02
+        f.feed(clock_out.CLOCK, t, t)
+    f.take_events()
+    spp = clock_out.song_position(96 * 3)
+    f.feed(spp[0], t, t, spp[1:])
+    t += 0.02
+    f.feed(clock_out.CLOCK, t, t)
+    assert [(e, tick) for e, tick, _ in f.take_events()] == [("position", 288), ("continue", 288)]
+    assert f.ticks_at(t + 0.01) == pytest.approx(288.5)
 
 
 def test_a_vanished_clock_is_noticed_once():
@@ -74,7 +96,7 @@ def test_a_vanished_clock_is_noticed_once():
     f.take_events()
     assert not f.check(t + 0.3)
     assert f.check(t + 0.6)
-    assert f.take_events() == [("lost", 48)]
+    assert [e[:2] for e in f.take_events()] == [("lost", 48)]
     assert not f.running and not f.present
     assert not f.check(t + 5.0)
     # it comes back: the tempo is measured afresh, not across the gap
@@ -129,3 +151,23 @@ def test_ticks_at_extrapolates_from_the_last_pulse_with_the_least_read_delay():
         f.feed(clock_out.CLOCK, t, 5.0 + t + 0.0005 + rng.uniform(0, 0.002))  # polled late
     now = 5.0 + 47 * per + 0.010
     assert f.ticks_at(now) == pytest.approx(47 + 0.0095 / per, abs=0.05)
+
+
+def test_a_clock_stopped_by_stop_may_stop_its_pulses_without_a_lost_event():
+    f = ClockFollower(timeout=0.5)
+    t = 0.0
+    f.feed(clock_out.START, t, t)
+    for _ in range(48):
+        t += 0.02
+        f.feed(clock_out.CLOCK, t, t)
+    f.feed(clock_out.STOP, t, t)
+    assert not f.check(t + 0.6) and not f.present
+    assert [e[0] for e in f.take_events()] == ["start", "stop"]
+
+
+def test_song_place_names_bar_beat_and_sixteenth():
+    from rvae_visual.midi.system import song_place
+
+    assert song_place(0) == "bar 1 beat 1"
+    assert song_place(240) == "bar 3 beat 3"
+    assert song_place(96 + 24 + 18) == "bar 2 beat 2.4"

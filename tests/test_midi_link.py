@@ -28,7 +28,7 @@ def test_link_follows_the_session_tempo_and_bar_phase_and_leads_a_tempo_change()
     assert out["peers"] == 1
     # we play the session's tempo (either peer's may have become the session's when they met)
     assert out["tempos"][-1] == pytest.approx(out["session_tempo"], abs=0.5)
-    # joined mid-bar: restarted on the session's downbeat, then pulled onto its phase
+    # joined mid-bar: moved onto the session's bar phase, then held on it
     assert out["restarts"] >= 1
     assert abs(out["phase_error"]) < 0.5
     assert any(line.startswith("clock: Link") for line in out["status"])

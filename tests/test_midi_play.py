@@ -138,3 +138,110 @@ def test_controller_moves_the_head_and_a_learned_pad_mutes(jack_server, xvfb_dis
     want = {velocity_byte(h.velocity) for h in pat_b.hits(0.5)}
     vel_b = {d[2] for f, d in events if b0 <= f < b1 and d[0] & 0xF0 == 0x90}
     assert vel_b <= want, (vel_b, want)
+
+
+MASTER_BPM = 100.0  # the master's tempo; the player is started at BPM (120) and must follow
+SPP_TICK = 96 * 2 + 30  # bar 3, beat 2, second 16th: not on a beat, so a wrong phase shows
+
+
+def phase_errors(events, pulses: list[int], first_tick: int, pattern, lo: float, hi: float) -> list[float]:
+    """For each note-on while the master's clock was in ticks [lo, hi) (a line fitted to its
+    recorded pulses, pulse j = tick first_tick + j): that tick minus the nearest hit of that
+    instrument in the decoded pattern, in ticks (signed, around the bar)."""
+    ks = np.arange(len(pulses))
+    per, f0 = np.polyfit(ks, np.array(pulses, float), 1)
+    hits = {i: [h.tick + h.offset for h in pattern.hits(0.5) if h.instrument == i] for i in range(3)}
+    errs = []
+    for f, d in events:
+        x = first_tick + (f - f0) / per
+        if not (lo <= x < hi and d[0] & 0xF0 == 0x90 and d[2] > 0):
+            continue
+        want = hits[NOTES.index(d[1])]
+        errs.append(min(((x % 96.0 - w + 48.0) % 96.0 - 48.0 for w in want), key=abs))
+    return errs
+
+
+def test_following_a_midi_clock_start_stop_song_position_and_continue(jack_server, xvfb_display, tmp_path):
+    """A master at 100 BPM (the player starts at 120): Start, two bars, Stop, then Song
+    Position to bar 3 beat 2.2 and Continue. The player's notes sit in the master's bar."""
+    from midijack import JackClockTransport
+    from rvae_visual.midi import clock_out
+    from rvae_visual.midi.notes_out import MidiScheduler, NoteOutConfig
+
+    pattern = load_model().decode_pattern(0.0, 0.0)
+    env = x_env(xvfb_display, **jack_server)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    rec = MidiRecorder("rvae-e2e-follow")
+    sr = rec.sample_rate
+    master = open_output("virtual", client_name="rvae-test-spp-master", port_name="clock")
+    rec.connect_from("rvae-test-spp-master:clock")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rvae_visual", "play", "--audio-device", "system", "--bpm", str(BPM),
+         "--windowed", "--size", "960x540", "--no-landmarks", "--duration", "60", "--head", "0,0",
+         "--clock", "midi", "--clock-in", "rvae-test-spp-master:clock", "--midi-out", "virtual"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    bar = 4 * 60.0 / MASTER_BPM
+    scheds = []
+    try:
+        wait_for_window(xvfb_display, "rvae-visual", proc)
+        names = lambda: [p.name for p in rec.client.get_ports(is_midi=True)]  # noqa: E731
+        assert wait_for(lambda: "rvae-visual-out:rvae-visual" in names(), 20)
+        rec.connect_from("rvae-visual-out:rvae-visual")
+        time.sleep(1.0)
+        idle = rec.take()  # waiting for the master: no notes
+        segments = []
+        for start_tick in (0, SPP_TICK):
+            tr = JackClockTransport(rec, None, MASTER_BPM, lead=0.2, start_tick=start_tick)
+            sched = MidiScheduler(tr.view, master.send, NoteOutConfig(clock_out=True))
+            scheds.append(sched)
+            sched.start()
+            time.sleep(0.2 + 2 * bar + 0.1)
+            tr.playing = False  # Stop
+            stop_frame = rec.cycle[0]
+            time.sleep(1.5)
+            sched.close()
+            segments.append((start_tick, tr.f0, stop_frame))
+        xdotool(xvfb_display, "key", "--window", str(wait_for_window(xvfb_display, "rvae-visual", proc)), "Escape")
+        out, err = proc.communicate(timeout=30)
+        events = rec.take()
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+        print(f"rvae-visual play stderr:\n{err}", file=sys.stderr)
+        raise
+    finally:
+        for s in scheds:
+            s.close()
+        master.close()
+        rec.close()
+    assert proc.returncode == 0, err
+    assert "waiting for Start or Continue" in err
+    assert not [d for _, d in idle if d[0] & 0xF0 == 0x90]
+    results = []
+    for start_tick, f0, stop_frame in segments:
+        clock = [(f, d) for f, d in events if f0 - sr <= f < stop_frame + sr and d[0] >= 0xF0]
+        kinds = [d[0] for _, d in clock if d[0] != clock_out.CLOCK]
+        assert kinds == ([clock_out.START] if start_tick == 0 else [clock_out.SONG_POSITION, clock_out.CONTINUE]) \
+            + [clock_out.STOP], kinds
+        pulses = [f for f, d in clock if d[0] == clock_out.CLOCK]
+        first_bar = phase_errors(events, pulses, start_tick, pattern, start_tick - 3, start_tick + 93)
+        second_bar = phase_errors(events, pulses, start_tick, pattern, start_tick + 93, start_tick + 189)
+        print(f"start tick {start_tick}: phase error, ticks: first bar median "
+              f"{np.median(first_bar):+.3f} max {np.max(np.abs(first_bar)):.3f} ({len(first_bar)} notes); "
+              f"second bar median {np.median(second_bar):+.3f} max {np.max(np.abs(second_bar)):.3f} "
+              f"({len(second_bar)} notes)")
+        results.append((start_tick, f0, stop_frame, first_bar, second_bar))
+    for start_tick, f0, stop_frame, first_bar, second_bar in results:
+        # every hit of the bar is heard (one bar edge may cut one), each in the master's bar
+        assert len(first_bar) >= len(pattern.hits(0.5)) - 1 and len(second_bar) >= len(pattern.hits(0.5)) - 1
+        # in the first bar after Start the tempo is ours (120) for the pulses before the
+        # master's is measured; after that, within a few ms. The notes lead the pulses by about
+        # 0.2 tick here: we line up what is heard with the pulse, and JACK MIDI leaves with the
+        # audio block, 2 periods before it is heard.
+        assert abs(np.median(first_bar)) < 0.5 and np.max(np.abs(first_bar)) < 1.0
+        assert abs(np.median(second_bar)) < 0.35 and np.max(np.abs(second_bar)) < 0.75
+        # stopped with the master
+        late = [f for f, d in events if stop_frame + int(0.1 * sr) <= f < stop_frame + sr and d[0] & 0xF0 == 0x90]
+        assert not late

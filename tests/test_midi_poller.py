@@ -17,7 +17,7 @@ from rvae_visual.midi.options import add_midi_arguments, per_instrument
 from rvae_visual.midi.poller import Coalescer, InputPoller
 from rvae_visual.midi.ports import (Backend, MidiPortError, PortNotFound, PortSpecError,
                                     backend_from_env, open_input, resolve_port)
-from rvae_visual.midi.system import CLOCK_START, MidiConfig, MidiSystem
+from rvae_visual.midi.system import CLOCK_CONTINUE, CLOCK_START, PLL_MAX, RESYNC_AFTER, MidiConfig, MidiSystem
 
 
 class MemPort:
@@ -124,7 +124,8 @@ def test_midi_system_clock_follow_puts_start_and_tempo_in_the_queue(tmp_path):
         port.push([clock_out.CLOCK], k * 60.0 / (100 * 24))
     sys_.poller.poll_once()
     got = drain(q)
-    assert drain(sys_.transport_cmds) == [CLOCK_START]
+    cmds = drain(sys_.transport_cmds)
+    assert [(c.kind, c.tick) for c in cmds] == [(CLOCK_START, 0.0)]
     assert dict(got)["tempo"] == pytest.approx(100.0)
 
 
@@ -188,8 +189,40 @@ def test_following_a_clock_nudges_the_tempo_towards_its_phase_within_limits():
     sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
                       position=lambda: behind["ticks"])
     up = sys_._phase_nudge(f)
-    assert sys_.phase_error == pytest.approx(0.5, abs=0.1) and 1.0 < up <= 1.002
+    assert sys_.phase_error == pytest.approx(0.5, abs=0.1) and 1.0 < up <= 1.0 + PLL_MAX
     behind["ticks"] = 47.2  # ahead of the clock: slow down a little
-    assert 0.998 <= sys_._phase_nudge(f) < 1.0
+    assert 1.0 - PLL_MAX <= sys_._phase_nudge(f) < 1.0
+    behind["ticks"] = 20.0  # far behind: the nudge stays within its limit
+    assert sys_._phase_nudge(f) == pytest.approx(1.0 + PLL_MAX)
     behind["ticks"] = 47.0 + 96  # a whole bar further on is the same phase
-    assert sys_._phase_nudge(f) == pytest.approx(1.0, abs=1e-3)
+    sys_._phase_nudge(f)
+    assert sys_.phase_error == pytest.approx(0.0, abs=0.1)
+
+
+def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
+    per = 60.0 / (120.0 * 24)
+    now = time.monotonic()
+    f = ClockFollower()
+    f.feed(clock_out.START, 0.0, now - 48 * per)
+    for k in range(48):
+        f.feed(clock_out.CLOCK, k * per, now - (47 - k) * per)
+    f.take_events()
+    ours = {"ticks": 40.0}  # 7 ticks behind (the audio stalled)
+    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
+                      position=lambda: ours["ticks"])
+    from rvae_visual.midi.poller import InputPoller as P
+    sys_.follower = f
+    sys_.poller = P(queue.SimpleQueue(), Controller(load_preset("generic")), None, f)
+    sys_._phase_nudge(f)
+    sys_._resync(f)
+    assert sys_.transport_cmds.empty()  # not at once: the lock may still take it up
+    sys_._off_since -= RESYNC_AFTER
+    sys_._phase_nudge(f)
+    sys_._resync(f)
+    cmd = sys_.transport_cmds.get_nowait()
+    assert cmd.kind == CLOCK_CONTINUE and cmd.tick == pytest.approx(47.0, abs=0.5)
+    assert sys_.resyncs == 1 and "out of step" in sys_.notices[-1][1]
+    ours["ticks"] = 47.0  # back in step: no more jumps
+    sys_._phase_nudge(f)
+    sys_._resync(f)
+    assert sys_._off_since is None and sys_.transport_cmds.empty()

@@ -309,3 +309,18 @@ def test_losing_focus_releases_held_mutes_but_not_latched_ones(pg, model):
     pg.event.post(pg.event.Event(pg.WINDOWFOCUSLOST))
     app.step()
     assert engine.last("mutes") == [False, True, False]
+
+
+def test_locate_starts_the_engine_at_a_tick_with_that_bars_pattern(pg, model):
+    app, engine = make_app(pg, model, head=(0.3, 0.2), noise=0.6)
+    app.perf.playing = False
+    app.step()
+    assert engine.last("playing") is False
+    app.locate(96 * 7 + 30.0, at=None)  # a clock's Song Position (bar 8) + Continue
+    assert app.perf.playing and engine.last("locate") == (96 * 7 + 30.0, None)
+    # the pattern for bar 8's jitter goes out with it, not a frame later
+    assert same(engine.published[-1], model.decode_pattern(*app.perf.target(7)))
+    n = len(engine.calls)
+    engine.fixed = 96 * 7 + 31.0
+    app.step()
+    assert ("playing", True) not in engine.calls[n:]  # the locate started it: no second start

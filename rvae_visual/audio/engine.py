@@ -179,10 +179,17 @@ class AudioEngine:
         return self._playing
 
     def set_playing(self, on: bool) -> None:
-        """Start from bar 1 or stop (ringing sounds decay)."""
+        """Start from bar 1 or stop (ringing sounds decay); see `locate` to start elsewhere."""
         self._playing = bool(on)
         if self._transport is not None:
             self._transport.request_playing(self._playing)
+
+    def locate(self, tick: float, at: float | None = None) -> None:
+        """Play from tick-time `tick` (ticks since bar 1, tick 0; starts if stopped, jumps if
+        playing); with `at`, `tick` is the one to be heard at time.monotonic() `at`."""
+        self._playing = True
+        if self._transport is not None:
+            self._transport.request_locate(tick, at)
 
     @property
     def bpm(self) -> float:
@@ -246,7 +253,7 @@ class AudioEngine:
     # ------------------------------------------------------------ what is heard
 
     def heard_position(self) -> float:
-        """Ticks since the transport started of the audio heard now (stream time minus output
+        """Tick-time (ticks since bar 1, tick 0) of the audio heard now (stream time minus output
         latency): bar = int(p) // 96, tick = p % 96. 0.0 before the first block."""
         m = self._mixer
         if m is None:

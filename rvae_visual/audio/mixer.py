@@ -50,8 +50,8 @@ class Mixer:
         self.hit_vel = np.zeros(HIT_RING, np.float64)
         self.hit_count = 0  # written after the slot: the reader trusts slots below it
         # per-block timing ring: clock, transport pos, tick-time, ticks/sample, playing,
-        # heard time, frames
-        self.blk = np.zeros((BLOCK_RING, 7), np.float64)
+        # heard time, frames, transport run, the sample where it began, its catch-up start
+        self.blk = np.zeros((BLOCK_RING, 10), np.float64)
         self.blk_count = 0
         self.peak = 0.0  # largest |output| sample since last reset (before the soft clip)
         self.clipped = 0  # blocks in which the soft clip acted
@@ -92,7 +92,7 @@ class Mixer:
         m.fill(0.0)
         self._block_clock = clock
         t = self.transport
-        t.advance(frames, self._emit)
+        t.advance(frames, self._emit, heard_time)
         self.voices.mix(m, clock, frames)
         np.multiply(m, self.master_gain, out=m)
         a = self._abs[:frames]
@@ -113,6 +113,9 @@ class Mixer:
         row[4] = 1.0 if t.playing else 0.0
         row[5] = heard_time
         row[6] = frames
+        row[7] = t.run
+        row[8] = t.run_start
+        row[9] = t.catch_up_from
         self.blk_count += 1
         self.clock = clock + frames
 

@@ -196,6 +196,11 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     engine = AudioEngine(kit=args.kit, bpm=perf.bpm, device=args.audio_device,
                          blocksize=args.blocksize, latency=args.latency, quantize=args.quantize,
                          threshold=perf.threshold, instruments=model.drum_map.instruments)
+    if getattr(args, "clock", "internal") == "midi":  # a follower waits for its master
+        perf.playing = False
+        engine.set_playing(False)
+        print("rvae-visual: following MIDI clock: waiting for Start or Continue (Space plays on its own)",
+              file=sys.stderr)
     try:
         engine.publish(pattern if perf.listening else type(pattern).empty(pattern.n_instruments))
         engine.start()

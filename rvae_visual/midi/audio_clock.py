@@ -15,37 +15,37 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..pattern import PPQN, samples_per_tick
 from .notes_out import TransportView
 
 
 def engine_view(engine: Any, through_audio_graph: bool = False) -> Callable[[], TransportView]:
     """A `TransportView` source for an `AudioEngine` (running live or silent); with
     `through_audio_graph`, times are when each block is computed rather than heard."""
-    state = {"run": 0, "last_pos": -1.0, "was_playing": False}
-
     def view() -> TransportView:
         m = engine.mixer
         row = m.last_block() if m is not None else None
         if row is None:
-            return TransportView(False, None, 0.5, (), 120.0, 0.0, engine.sample_rate, 0.0, 0.0, state["run"])
+            return TransportView(False, None, 0.5, (), 120.0, 0.0, engine.sample_rate, 0.0, 0.0, 0)
         t = m.transport
-        for _ in range(3):  # the audio thread may take up requests while we read: read again
-            start = t.block_start
-            bpm, origin = t.bpm, t.origin
-            if t.block_start == start:
-                break
+        # tempo, origin and run as of the newest block (the audio thread may have taken up
+        # newer requests since: those show in the next block's record)
+        spt = 1.0 / float(row[3])
+        sr = int(t.sample_rate)
+        bpm = float(t.bpm)
+        if abs(samples_per_tick(bpm, sr) - spt) > 1e-9 * spt:
+            bpm = sr * 60.0 / (PPQN * spt)
+        origin = float(row[1]) - float(row[2]) * spt
+        run = int(row[7])
         playing = bool(row[4]) and bool(t.req_playing)
         pos = float(row[1])
-        if playing and (not state["was_playing"] or pos < state["last_pos"]):
-            state["run"] += 1  # started again from the top
-        state["was_playing"], state["last_pos"] = playing, pos
         cp = t.req_pattern
         at = float(row[5])
         if through_audio_graph and not engine.silent:
             at -= compute_to_heard(engine, float(row[6]))
         return TransportView(playing, None if cp is None else cp.pattern, float(t.threshold),
-                             tuple(t.mutes), float(bpm), float(origin), int(t.sample_rate),
-                             pos, at, state["run"])
+                             tuple(t.mutes), bpm, origin, sr,
+                             pos, at, run, float(row[8]), float(row[9]))
 
     return view
 

@@ -54,8 +54,12 @@ class ClockFollower:
     """State of an external clock: `bpm` (None until known), `running`, `position` (pulses since
     song start = ticks), and `events` since the last `take_events()`.
 
-    Events: ('start', 0), ('continue', position), ('stop', position), ('position', ticks),
-    ('lost', position) when pulses stop arriving for `timeout` seconds (or 8 pulses' time)."""
+    Events are (name, tick, at): `tick` a position in ticks, `at` the local time it holds.
+    ('start', 0, at) and ('continue', P, at) come with the first pulse after Start / Continue
+    (the MIDI spec starts a follower there), `at` being when that pulse is heard here and P
+    where Song Position put the song (or where it stopped). ('stop', P, now), ('position', P,
+    now), and ('lost', P, now) when pulses stop arriving for `timeout` seconds (or 8 pulses'
+    time). Song Position while running is taken as a jump: a 'continue' at the next pulse."""
 
     def __init__(self, window: int = PPQN, timeout: float = 0.5) -> None:
         self.window = max(2, int(window))
@@ -69,7 +73,8 @@ class ClockFollower:
         self._last_local: float | None = None  # local time the last pulse was read
         self._last_t: float | None = None  # port time of the last pulse
         self._lag: deque[float] = deque(maxlen=96)  # local read time - port time, recent pulses
-        self.events: list[tuple[str, int]] = []
+        self._armed: str | None = None  # 'start' / 'continue': waiting for the first pulse
+        self.events: list[tuple[str, int, float]] = []
 
     def feed(self, status: int, t: float, now: float, data: Sequence[int] = ()) -> None:
         """One realtime / song position message stamped `t` (port time), received at `now`
@@ -79,17 +84,20 @@ class ClockFollower:
         elif status == clock_out.START:
             self.running = True
             self.position = 0
-            self.events.append(("start", 0))
+            self._armed = "start"
         elif status == clock_out.CONTINUE:
             self.running = True
-            self.events.append(("continue", self.position))
+            self._armed = "continue"
         elif status == clock_out.STOP:
+            self._armed = None
             if self.running:
                 self.running = False
-                self.events.append(("stop", self.position))
+                self.events.append(("stop", self.position, now))
         elif status == clock_out.SONG_POSITION and len(data) >= 2:
             self.position = ((data[1] << 7) | data[0]) * clock_out.TICKS_PER_SIXTEENTH
-            self.events.append(("position", self.position))
+            self.events.append(("position", self.position, now))
+            if self.running:
+                self._armed = "continue"
 
     def _pulse(self, t: float, now: float) -> None:
         times = self._times
@@ -105,6 +113,9 @@ class ClockFollower:
         self._last_t = t
         self._lag.append(now - t)
         if self.running:
+            if self._armed is not None:
+                self.events.append((self._armed, self.position, t + min(self._lag)))
+                self._armed = None
             self.position += 1
         if len(times) >= 3:
             per = robust_slope(times)
@@ -118,7 +129,8 @@ class ClockFollower:
         return None if self.bpm is None else 60.0 / (self.bpm * PPQN)
 
     def check(self, now: float) -> bool:
-        """Notice a vanished clock; True (and a 'lost' event) the first time it is noticed."""
+        """Notice a vanished clock; True (and a 'lost' event) the first time it is noticed
+        while running (a master stopped by Stop may stop its pulses too: no event then)."""
         if not self.present or self._last_local is None:
             return False
         per = self.seconds_per_pulse() or 0.0
@@ -126,8 +138,11 @@ class ClockFollower:
             return False
         self.present = False
         self._times.clear()
+        self._armed = None
+        if not self.running:
+            return False
         self.running = False
-        self.events.append(("lost", self.position))
+        self.events.append(("lost", self.position, now))
         return True
 
     def ticks_at(self, now: float) -> float | None:
@@ -137,12 +152,13 @@ class ClockFollower:
         Port time is carried to local time by the smallest recent read delay (the reading
         that waited least for our poll)."""
         per = self.seconds_per_pulse()
-        if not self.running or per is None or self._last_t is None or self.position < 1:
+        if not self.running or self._armed is not None or per is None or self._last_t is None \
+                or self.position < 1:
             return None
         last_local = self._last_t + min(self._lag)
         return (self.position - 1) + (now - last_local) / per
 
-    def take_events(self) -> list[tuple[str, int]]:
+    def take_events(self) -> list[tuple[str, int, float]]:
         """Events since the last call, oldest first."""
         ev, self.events = self.events, []
         return ev

@@ -3,12 +3,14 @@ tempo with the session both ways and keep our bar phase on the session's.
 
 Polled from the MIDI input thread every `LINK_POLL` seconds: the session's tempo, nudged a
 little (like the MIDI clock's phase lock) so that the beat we are heard playing meets the
-session's beat at the same instant; a phase far off (joining a session mid-bar) restarts our
-bar on the session's next downbeat instead. A tempo the performer sets here is committed to the
+session's beat at the same instant; a phase far off for a while (joining a session mid-bar)
+moves our transport straight onto the session's bar phase instead. A tempo the performer sets here is committed to the
 session. Link finds its peers by multicast on the local network.
 """
 
 from __future__ import annotations
+
+import time
 
 from ..errors import InputError
 
@@ -16,9 +18,8 @@ LINK_POLL = 0.02  # seconds between reads of the session
 QUANTUM = 4.0  # beats per bar, the phase Link aligns
 NUDGE_GAIN = 0.5  # tempo nudge per beat of phase error
 NUDGE_MAX = 0.02  # up to 2 % off the session tempo while catching up the phase
-REALIGN_TICKS = 3.0  # a phase error this large, for REALIGN_AFTER s, restarts us on the session's bar
+REALIGN_TICKS = 3.0  # a phase error this large, for REALIGN_AFTER s, moves us onto the session's phase
 REALIGN_AFTER = 1.0
-RESTART_LEAD = 0.02  # the player restarts within a frame: ask that much before the bar
 
 
 def import_link():
@@ -45,7 +46,9 @@ class LinkClock:
         self._committed = float(bpm)  # the tempo we last asked the player to play
         self._last_poll = 0.0
         self._off_since: float | None = None  # when the phase error went beyond REALIGN_TICKS
-        self.restart = False  # set by poll(): restart our bar now (the session's downbeat is here)
+        self.restart = False  # set by poll(): move our transport to `restart_tick` (heard at `restart_at`)
+        self.restart_tick = 0.0  # the session's bar phase in ticks
+        self.restart_at = 0.0  # time.monotonic() seconds
         self.restarts = 0
 
     def due(self, now: float) -> bool:
@@ -56,12 +59,13 @@ class LinkClock:
         return False
 
     def poll(self, ours: float | None, our_tempo: float | None) -> float:
-        """Read the session. `ours`: ticks heard now since our transport started (None when
+        """Read the session. `ours`: our tick-time heard now (ticks since bar 1, tick 0; None when
         stopped); `our_tempo`: the player's tempo now (if the performer changed it, the session
         follows). Returns the tempo to play, nudged to pull our phase onto the session's."""
         link = self._link
         s = link.captureAppSessionState()
         now_us = link.clock().micros()
+        mono = time.monotonic()
         self.peers = int(link.numPeers())
         if our_tempo is not None and abs(our_tempo - self._committed) > 0.05 and abs(our_tempo - s.tempo()) > 0.05:
             s.setTempo(float(our_tempo), now_us)  # the performer leads
@@ -76,24 +80,25 @@ class LinkClock:
             e = (beats - mine + self.quantum / 2.0) % self.quantum - self.quantum / 2.0
             self.phase_error = e * 24.0
             factor = 1.0 + max(-NUDGE_MAX, min(NUDGE_MAX, NUDGE_GAIN * e))
-            self._realign(beats, now_us)
+            self._realign(beats, mono)
         else:
             self._off_since = None
         self._committed = min(300.0, max(40.0, self.tempo * factor))
         return self._committed
 
-    def _realign(self, beats: float, now_us: int) -> None:
-        """Far off for a while: restart on the session's downbeat (the next poll would be late)."""
+    def _realign(self, beats: float, mono: float) -> None:
+        """Far off for a while: ask to play from the session's bar phase `beats`, as it is at
+        time.monotonic() `mono` (the transport carries it on to when it takes it up)."""
         if abs(self.phase_error or 0.0) < REALIGN_TICKS:
             self._off_since = None
             return
-        t = now_us / 1e6
         if self._off_since is None:
-            self._off_since = t
+            self._off_since = mono
             return
-        to_bar = (self.quantum - beats) * 60.0 / self.tempo  # seconds to the session's next bar
-        if t - self._off_since >= REALIGN_AFTER and to_bar <= LINK_POLL * 1.5 + RESTART_LEAD:
+        if mono - self._off_since >= REALIGN_AFTER:
             self.restart = True
+            self.restart_tick = beats * 24.0
+            self.restart_at = mono
             self.restarts += 1
             self._off_since = None
 

@@ -35,7 +35,9 @@ class TransportView:
     """What the scheduler needs from the audio engine, read at one instant.
 
     `heard_sample` is the transport sample being heard at monotonic time `at` (seconds);
-    `run` changes whenever the transport starts again from the top."""
+    `run` changes whenever the transport starts or jumps (locate); `run_start` is the
+    transport sample where that run began; hits in [catch_up_from, run_start) were played at
+    run_start (a run that started late, see transport.MAX_CATCH_UP)."""
 
     playing: bool
     pattern: Pattern | None
@@ -47,6 +49,8 @@ class TransportView:
     heard_sample: float
     at: float
     run: int = 0
+    run_start: float = 0.0
+    catch_up_from: float = 0.0
 
 
 @dataclass
@@ -220,9 +224,19 @@ class MidiScheduler:
             self._fit.add(v.at, v.heard_sample)
         self._clock_started = False
         heard = v.heard_sample + (now - v.at) * v.sample_rate
-        # a run that began moments ago is taken from its top (Start, the first hits, a little
-        # late if need be); one joined later from where it is (Song Position + Continue)
-        self._committed = 0 if heard < self.config.max_late * v.sample_rate else int(heard)
+        # a run that began moments ago is taken from its top (Start, or Song Position +
+        # Continue, and the first hits, a little late if need be); one joined later from where
+        # it is (Song Position + Continue on the next 16th)
+        top = int(v.run_start)
+        if heard - top < self.config.max_late * v.sample_rate:
+            self._committed = top
+            if self.config.notes_on and v.pattern is not None and v.catch_up_from < top:
+                t = self._time_of(top, v.sample_rate)
+                for _, inst, vel in hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, v.sample_rate,
+                                                   int(v.catch_up_from), top, v.origin):
+                    self._note(t, inst, vel)
+        else:
+            self._committed = int(heard)
 
     def _commit(self, v: TransportView, now: float) -> None:
         cfg = self.config

@@ -179,19 +179,19 @@ HUD_LINES = 4
 def attach(app: Any, midi: MidiSystem, instruments: Sequence[str]) -> LearnMode:
     """Hook MIDI into the player through its extension points: learn keys and clicks
     (event filter), transport commands from a followed clock and learn's second step (frame
-    hook), status lines (HUD), panic on quit; and between frames, controller actions are
-    applied and published as soon as they arrive (`app.idle`), so a knob is heard within a
-    tick and a block, not a frame later."""
+    hook), status lines (HUD), panic on quit; and between frames, controller actions and a
+    clock's Start / Stop / Continue are applied as soon as they arrive (`app.idle`), so a knob
+    is heard within a tick and a block, not a frame later."""
     import math
 
     import pygame
 
     from ..pattern import TICKS_PER_BAR
-    from .system import CLOCK_CONTINUE, CLOCK_START, CLOCK_STOP
+    from .system import CLOCK_STOP
 
     learn = LearnMode(midi, instruments)
     app.midi, app.learn_mode = midi, learn
-    state = {"lines": [], "restart": False}
+    state: dict[str, Any] = {"lines": []}
 
     def on_event(ev: Any) -> bool:
         if ev.type == pygame.KEYDOWN:
@@ -205,23 +205,18 @@ def attach(app: Any, midi: MidiSystem, instruments: Sequence[str]) -> LearnMode:
             return True
         return False
 
-    def on_frame(a: Any) -> None:
-        learn.poll()
-        p = a.perf
-        if state["restart"]:  # stopped for a frame: now start again from the top
-            state["restart"] = False
-            p.playing = True
+    def take_transport(a: Any) -> None:
         q = midi.transport_cmds
         while not q.empty():
             cmd = q.get_nowait()
-            if cmd == CLOCK_STOP:
-                p.playing = False
-            elif cmd in (CLOCK_START, CLOCK_CONTINUE):
-                if p.playing:  # the engine starts from the top: stop for one frame first
-                    p.playing = False
-                    state["restart"] = True
-                else:
-                    p.playing = True
+            if cmd.kind == CLOCK_STOP:
+                a.perf.playing = False
+            else:  # Start, Continue, Song Position while running, a Link realignment
+                a.locate(cmd.tick, cmd.at)
+
+    def on_frame(a: Any) -> None:
+        learn.poll()
+        take_transport(a)
         state["lines"] = learn.status() + midi.status_lines()
 
     def idle(wait: float) -> None:
@@ -229,6 +224,7 @@ def attach(app: Any, midi: MidiSystem, instruments: Sequence[str]) -> LearnMode:
         while (left := end - app.clock()) > 0:
             if midi.wait_actions(left):
                 app._drain_controls()
+                take_transport(app)
                 position = app.engine.heard_position()
                 app.sync_engine(int(math.floor((position + app.lead_ticks()) / TICKS_PER_BAR)))
 

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, NamedTuple, TextIO
 
 from ..errors import InputError
 from .clock_in import ClockFollower
@@ -31,12 +31,35 @@ from .ports import Backend, MidiInput, MidiPortError, PortNotFound, PortSpecErro
 
 # transport commands from the clock follower or Link (MidiSystem.transport_cmds); the tempo goes
 # to the player's control queue as "tempo"
-CLOCK_START = "clock_start"  # start from the top now
-CLOCK_CONTINUE = "clock_continue"  # start from where it stopped
+CLOCK_START = "clock_start"  # play from `tick` (the top, or Link's bar phase)
+CLOCK_CONTINUE = "clock_continue"  # play from `tick` (where Song Position or a Stop left it)
 CLOCK_STOP = "clock_stop"  # stop
+
+
+def song_place(ticks: int) -> str:
+    """'bar 3 beat 3' (+ '.2' for a 16th off the beat) for a song position in ticks."""
+    bar, rest = divmod(int(ticks), 96)
+    beat, rest = divmod(rest, 24)
+    sixteenth = rest // 6
+    return f"bar {bar + 1} beat {beat + 1}" + (f".{sixteenth + 1}" if sixteenth else "")
+
+
+class ClockCmd(NamedTuple):
+    """A transport command: `kind` is CLOCK_START, CLOCK_CONTINUE or CLOCK_STOP; to start,
+    play from tick-time `tick` (ticks since bar 1, tick 0) as heard at time.monotonic() `at`
+    (None: as soon as possible)."""
+
+    kind: str
+    tick: float = 0.0
+    at: float | None = None
+
 NOTICE_SECONDS = 10.0
-PLL_GAIN = 0.25  # tempo nudge per tick of phase error, as a fraction of a beat's worth
-PLL_MAX = 0.002  # the nudge never moves the tempo more than 0.2 % off the measured one
+PLL_GAIN = 0.5  # tempo nudge per tick of phase error, as a fraction of a beat's worth
+# the nudge never moves the tempo more than 1 % off the measured one (inaudible as a tempo, and
+# it takes up half a tick - a first bar played at our own tempo - within a second or two)
+PLL_MAX = 0.01
+RESYNC_TICKS = 1.5  # out of step by this much (the lock cannot take it up quickly) ...
+RESYNC_AFTER = 0.5  # ... for this many seconds: jump onto the clock
 
 
 @dataclass
@@ -106,8 +129,10 @@ class MidiSystem:
         self.config = config
         self.actions = actions
         self.transport = transport
-        self.position = position  # ticks heard now since our transport started (phase lock)
+        self.position = position  # our tick-time heard now (phase lock)
         self.phase_error: float | None = None  # external clock minus us, ticks
+        self._off_since: float | None = None  # when the phase error went beyond RESYNC_TICKS
+        self.resyncs = 0  # jumps back onto the followed clock
         self.get_value = get_value
         self.backend = backend or backend_from_env()
         self.err = err
@@ -226,25 +251,49 @@ class MidiSystem:
             return
         co = poller.coalescer
         cmds = self.transport_cmds
-        for ev, pos in f.take_events():
+        events = f.take_events()
+        for ev, pos, at in events:
             if ev == "start":
-                cmds.put(CLOCK_START)
+                cmds.put(ClockCmd(CLOCK_START, float(pos), at))
             elif ev == "continue":
-                cmds.put(CLOCK_CONTINUE)
+                cmds.put(ClockCmd(CLOCK_CONTINUE, float(pos), at))
             elif ev == "stop":
-                cmds.put(CLOCK_STOP)
+                cmds.put(ClockCmd(CLOCK_STOP, float(pos)))
             elif ev == "lost":
                 if self.config.clock_stop == "stop":
-                    cmds.put(CLOCK_STOP)
+                    cmds.put(ClockCmd(CLOCK_STOP, float(pos)))
                     self._report("MIDI clock stopped arriving: stopped (--clock-stop hold keeps playing)")
                 else:
                     bpm = f"{self._tempo_sent:.1f} BPM" if self._tempo_sent else "the last tempo"
                     self._report(f"MIDI clock stopped arriving: holding {bpm}")
+        if events:
+            poller.ready.set()  # the player takes transport commands between frames too
         if f.present and f.bpm is not None:
             bpm = min(300.0, max(40.0, f.bpm * self._phase_nudge(f)))
             if self._tempo_sent is None or abs(bpm - self._tempo_sent) >= 0.01:
                 self._tempo_sent = bpm
                 co.add("tempo", bpm)
+            self._resync(f)
+
+    def _resync(self, f: ClockFollower) -> None:
+        """Out of step by more than RESYNC_TICKS for RESYNC_AFTER s (the audio stalled, the
+        clock jumped without Song Position): jump onto the clock's position and say so."""
+        e = self.phase_error
+        now = time.monotonic()
+        if e is None or abs(e) <= RESYNC_TICKS:
+            self._off_since = None
+            return
+        if self._off_since is None:
+            self._off_since = now
+            return
+        ext = f.ticks_at(now)
+        if now - self._off_since < RESYNC_AFTER or ext is None or self.poller is None:
+            return
+        self._off_since = None
+        self.resyncs += 1
+        self.transport_cmds.put(ClockCmd(CLOCK_CONTINUE, ext, now))
+        self.poller.ready.set()
+        self._report(f"MIDI clock: {abs(e):.1f} ticks out of step, jumped back onto it")
 
     def _on_poll(self, now: float) -> None:
         """Every poll (input thread): read the Link session now and then."""
@@ -261,14 +310,14 @@ class MidiSystem:
                 ours = None
         tempo = link.poll(ours, gv("tempo") if gv is not None else None)
         if link.restart:
-            self.transport_cmds.put(CLOCK_START)
+            self.transport_cmds.put(ClockCmd(CLOCK_START, link.restart_tick, link.restart_at))
         if self._tempo_sent is None or abs(tempo - self._tempo_sent) >= 0.01:
             self._tempo_sent = tempo
             poller.coalescer.add("tempo", tempo)
 
     def _phase_nudge(self, f: ClockFollower) -> float:
         """Tempo factor that pulls our heard position onto the external clock's (a gentle
-        phase lock: within 0.2 % of the measured tempo, so the tempo stays put)."""
+        phase lock: within 1 % of the measured tempo, so the tempo stays put)."""
         self.phase_error = None
         if self.position is None or not f.running:
             return 1.0
@@ -323,11 +372,12 @@ class MidiSystem:
             f = self.follower
             if self._clock_watch is not None:
                 lines.append("clock in: " + self._port_state(self._clock_watch, self.poller.clock_port if self.poller else None))
+            where = "" if f.running else f", stopped at {song_place(f.position)}"
             if f.present and f.bpm is not None:
                 phase = "" if self.phase_error is None else f", phase {self.phase_error:+.2f} tick"
-                lines.append(f"clock: MIDI {f.bpm:.1f} BPM, {'running' if f.running else 'stopped'}{phase}")
+                lines.append(f"clock: MIDI {f.bpm:.1f} BPM" + (f", running{phase}" if f.running else where))
             else:
-                lines.append("clock: MIDI, no clock arriving")
+                lines.append("clock: MIDI, no clock arriving" + (where if f.position else ""))
         if self.link is not None:
             from .link_clock import link_status
 

@@ -51,6 +51,7 @@ class EngineLike(Protocol):
 
     def publish(self, pattern: Pattern) -> None: ...
     def set_playing(self, playing: bool) -> None: ...
+    def locate(self, tick: float, at: float | None = None) -> None: ...
     def set_bpm(self, bpm: float) -> None: ...
     def set_threshold(self, threshold: float) -> None: ...
     def set_mutes(self, mutes: list[bool]) -> None: ...
@@ -433,6 +434,15 @@ class App:
         if self._sent.get(key) != value:
             self._sent[key] = value
             fn(value)
+
+    def locate(self, tick: float, at: float | None = None) -> None:
+        """Play from tick-time `tick` (ticks since bar 1, tick 0), heard at time.monotonic()
+        `at` (None: at once): a followed clock's Start, Continue or Song Position."""
+        self.perf.playing = True
+        self._sent["playing"] = True
+        self.engine.locate(tick, at)
+        position = float(tick) if at is None else float(tick) + (time.monotonic() - at) * self.perf.bpm * 24.0 / 60.0
+        self.sync_engine(int(math.floor((position + self.lead_ticks()) / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:
         """Push what changed in the performance state to the engine; decode the head if needed."""
