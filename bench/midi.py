@@ -10,6 +10,13 @@
    arrived at. Target: one tick plus one audio block. Measured twice: "frame" applies actions
    at the next frame only; "wake" also applies them as they arrive between frames
    (MidiSystem.wait_actions), as the player does with MIDI on.
+3. Following a clock: `rvae-visual play --clock midi` (SDL dummy video, audio and MIDI on JACK)
+   follows a master at --master-bpm (it starts at --bpm): Start, some bars, Stop, then Song
+   Position to bar 3 beat 2.2 and Continue, some bars, Stop. For each of its notes: the
+   master's tick when it arrived minus the hit's tick in the pattern, in ticks (and ms). "first
+   bar" covers the bar after Start / Continue, "settled" the bars after it. Our notes should
+   sit about one output latency early here: we line up what is heard with the pulses, and JACK
+   MIDI leaves with the audio block.
 
 Last stdout line: one JSON object.
 """
@@ -30,6 +37,17 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+
+
+def host_steal_s() -> float:
+    """CPU time the VM's host took from us so far, seconds (the 'steal' column of /proc/stat);
+    on these machines it is what spoils a real-time run."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def ms(frames: float, sr: int) -> float:
@@ -204,23 +222,99 @@ def bench_cc_to_sound(trials: int, bpm: float, jack_env: dict, wake: bool) -> di
     }
 
 
+def bench_follow(bars: int, bpm: float, master_bpm: float, env: dict) -> dict:
+    import subprocess
+
+    from midijack import JackClockTransport, MidiRecorder, note_phase_errors, wait_for
+    from rvae_visual.midi import clock_out
+    from rvae_visual.midi.notes_out import MidiScheduler, NoteOutConfig
+    from rvae_visual.midi.ports import open_output
+    from rvae_visual.model.store import load_model
+
+    notes = (36, 38, 42)
+    pattern = load_model().decode_pattern(0.0, 0.0)
+    rec = MidiRecorder("rvae-bench-follow")
+    sr = rec.sample_rate
+    master = open_output("virtual", client_name="rvae-bench-master", port_name="clock")
+    rec.connect_from("rvae-bench-master:clock")
+    penv = {**os.environ, **env, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+            "XDG_CONFIG_HOME": "/nonexistent/rvae-bench"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rvae_visual", "play", "--audio-device", "system", "--bpm", str(bpm),
+         "--windowed", "--size", "960x540", "--no-landmarks", "--duration", str(30 + 6 * bars * 240 / master_bpm),
+         "--clock", "midi", "--clock-in", "rvae-bench-master:clock", "--midi-out", "virtual"],
+        env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    bar = 4 * 60.0 / master_bpm
+    segments = []
+    try:
+        names = lambda: [p.name for p in rec.client.get_ports(is_midi=True)]  # noqa: E731
+        if not wait_for(lambda: "rvae-visual-out:rvae-visual" in names() or proc.poll() is not None, 30) \
+                or proc.poll() is not None:
+            raise RuntimeError("play opened no MIDI output: " + (proc.stderr.read() if proc.poll() is not None else ""))
+        rec.connect_from("rvae-visual-out:rvae-visual")
+        time.sleep(1.0)
+        for start_tick in (0, 96 * 2 + 30):
+            tr = JackClockTransport(rec, None, master_bpm, lead=0.2, start_tick=start_tick)
+            sched = MidiScheduler(tr.view, master.send, NoteOutConfig(clock_out=True))
+            sched.start()
+            time.sleep(0.2 + bars * bar + 0.1)
+            tr.playing = False
+            stop_frame = rec.cycle[0]
+            time.sleep(1.5)
+            sched.close()
+            segments.append((start_tick, tr.f0, stop_frame))
+        proc.terminate()
+        proc.wait(10)
+        events = rec.take()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        master.close()
+        rec.close()
+    tick_ms = 60000.0 / (master_bpm * 24)
+    out: dict = {"follow_master_bpm": master_bpm, "follow_own_bpm": bpm, "follow_bars": bars}
+    for start_tick, f0, stop_frame in segments:
+        pulses = [f for f, d in events if f0 - sr <= f < stop_frame + sr and d[0] == clock_out.CLOCK]
+        first = note_phase_errors(events, pulses, start_tick, pattern, notes, start_tick - 3, start_tick + 93)
+        rest = note_phase_errors(events, pulses, start_tick, pattern, notes, start_tick + 93, start_tick + 96 * bars - 3)
+        pre = "follow_start_" if start_tick == 0 else "follow_spp_continue_"
+        for name, errs in (("first_bar", first), ("settled", rest)):
+            a = np.abs(errs) if errs else np.array([np.nan])
+            out[pre + name + "_notes"] = len(errs)
+            out[pre + name + "_median_ticks"] = round(float(np.median(errs)), 3) if errs else None
+            out[pre + name + "_p99_abs_ticks"] = round(float(np.percentile(a, 99)), 3) if errs else None
+            out[pre + name + "_p99_abs_ms"] = round(float(np.percentile(a, 99)) * tick_ms, 2) if errs else None
+    out["follow_expected_notes_per_bar"] = len(pattern.hits(0.5))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20.0, help="note-out timing run (default 20)")
     ap.add_argument("--bpm", type=float, default=120.0)
     ap.add_argument("--trials", type=int, default=20, help="CC-to-sound trials (default 20)")
+    ap.add_argument("--follow-bars", type=int, default=8, help="bars per clock-follow segment (default 8)")
+    ap.add_argument("--master-bpm", type=float, default=100.0, help="the followed clock's tempo (default 100)")
+    ap.add_argument("--only", choices=("timing", "cc", "follow"), help="run one part only")
     args = ap.parse_args()
     import servers
 
     env = servers.ensure_jack()
     os.environ.update(env)
     out = {"bpm": args.bpm}
-    out.update(bench_timing(args.seconds, args.bpm))
-    print(json.dumps(out), flush=True)
-    out.update(bench_cc_to_sound(args.trials, args.bpm, env, wake=False))
-    print(json.dumps(out), flush=True)
-    out.update(bench_cc_to_sound(args.trials, args.bpm, env, wake=True))
-    print(json.dumps(out))
+    parts = {
+        "timing": lambda: bench_timing(args.seconds, args.bpm),
+        "cc_frame": lambda: bench_cc_to_sound(args.trials, args.bpm, env, wake=False),
+        "cc_wake": lambda: bench_cc_to_sound(args.trials, args.bpm, env, wake=True),
+        "follow": lambda: bench_follow(args.follow_bars, args.bpm, args.master_bpm, env),
+    }
+    for name, part in parts.items():
+        if args.only not in (None, name.split("_")[0]):
+            continue
+        steal = host_steal_s()
+        out.update(part())
+        out[f"{name}_host_steal_s"] = round(host_steal_s() - steal, 2)
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

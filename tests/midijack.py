@@ -4,8 +4,10 @@ and a transport whose sample clock is JACK's frame clock (for the MIDI out sched
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 import jack
+import numpy as np
 
 from rvae_visual.midi.notes_out import TransportView
 from rvae_visual.pattern import Pattern, samples_per_tick
@@ -123,3 +125,23 @@ def assert_on_time(errs, period: int, sample_rate: int) -> None:
     late = int(np.count_nonzero(e > limit))
     assert late <= max(1, int(0.02 * len(e))), f"{late} of {len(e)} beyond {limit} frames: {sorted(e)[-5:]}"
     assert e.max() <= sample_rate // 100, f"worst {e.max():.0f} frames"
+
+
+def note_phase_errors(events, pulses: Sequence[int], first_tick: int, pattern: Pattern,
+                      notes: Sequence[int], lo: float, hi: float) -> list[float]:
+    """Where a follower's notes sit against its master's clock: for each note-on (note
+    notes[i] = instrument i) recorded while the master was in ticks [lo, hi) - a line fitted to
+    its recorded pulses, pulse j being tick first_tick + j - that tick minus the nearest hit of
+    the instrument in `pattern`, in ticks (signed, around the bar)."""
+    ks = np.arange(len(pulses))
+    per, f0 = np.polyfit(ks, np.asarray(pulses, float), 1)
+    hits = {i: [h.tick + h.offset for h in pattern.hits(0.5) if h.instrument == i] for i in range(len(notes))}
+    errs = []
+    for f, d in events:
+        x = first_tick + (f - f0) / per
+        if not (lo <= x < hi and d[0] & 0xF0 == 0x90 and d[2] > 0 and d[1] in notes):
+            continue
+        want = hits[list(notes).index(d[1])]
+        if want:
+            errs.append(min(((x % 96.0 - w + 48.0) % 96.0 - 48.0 for w in want), key=abs))
+    return errs

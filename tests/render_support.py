@@ -190,3 +190,14 @@ def best_tick_match(img: np.ndarray, onsets: np.ndarray, threshold: float, geom,
         if equal > best[1]:
             best = (t, equal, len(cells))
     return best
+
+
+def kill_and_report(proc) -> None:
+    """After a failure in a test driving `rvae-visual play` (a Popen with text pipes): stop it
+    and print its stderr, which says why."""
+    import sys
+
+    if proc.poll() is None:
+        proc.kill()
+    _, err = proc.communicate()
+    print(f"rvae-visual play stderr:\n{err}", file=sys.stderr)

@@ -12,6 +12,18 @@ from rvae_visual.midi.clock_in import ClockFollower, slope
 from rvae_visual.pattern import samples_per_tick
 
 
+def started(pulses: int, timeout: float = 0.5, step: float = 0.02) -> tuple[ClockFollower, float]:
+    """A follower after Start and `pulses` pulses `step` s apart (read as they arrive), and
+    the time of the last one."""
+    f = ClockFollower(timeout=timeout)
+    t = 0.0
+    f.feed(clock_out.START, t, t)
+    for _ in range(pulses):
+        t += step
+        f.feed(clock_out.CLOCK, t, t)
+    return f, t
+
+
 def pulse_times(bpm: float, n: int, period: float = 128 / 48000, seed: int = 1, t0: float = 10.0):
     """Pulse arrival times as JACK delivers them: each rounded up to the next audio period,
     plus a little sender jitter."""
@@ -71,12 +83,7 @@ def test_start_stop_continue_and_song_position():
 
 
 def test_song_position_while_running_jumps_at_the_next_pulse():
-    f = ClockFollower()
-    t = 0.0
-    f.feed(clock_out.START, t, t)
-    for _ in range(10):
-        t += 0.02
-        f.feed(clock_out.CLOCK, t, t)
+    f, t = started(10)
     f.take_events()
     spp = clock_out.song_position(96 * 3)
     f.feed(spp[0], t, t, spp[1:])
@@ -87,12 +94,7 @@ def test_song_position_while_running_jumps_at_the_next_pulse():
 
 
 def test_a_vanished_clock_is_noticed_once():
-    f = ClockFollower(timeout=0.5)
-    t = 0.0
-    f.feed(clock_out.START, t, t)
-    for _ in range(48):
-        t += 0.02
-        f.feed(clock_out.CLOCK, t, t)
+    f, t = started(48)
     f.take_events()
     assert not f.check(t + 0.3)
     assert f.check(t + 0.6)
@@ -154,12 +156,7 @@ def test_ticks_at_extrapolates_from_the_last_pulse_with_the_least_read_delay():
 
 
 def test_a_clock_stopped_by_stop_may_stop_its_pulses_without_a_lost_event():
-    f = ClockFollower(timeout=0.5)
-    t = 0.0
-    f.feed(clock_out.START, t, t)
-    for _ in range(48):
-        t += 0.02
-        f.feed(clock_out.CLOCK, t, t)
+    f, t = started(48)
     f.feed(clock_out.STOP, t, t)
     assert not f.check(t + 0.6) and not f.present
     assert [e[0] for e in f.take_events()] == ["start", "stop"]

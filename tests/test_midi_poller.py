@@ -178,34 +178,36 @@ def test_midi_options_parse_and_check():
         per_instrument((1, 2), 3, "x")
 
 
-def test_following_a_clock_nudges_the_tempo_towards_its_phase_within_limits():
+def clock_at_tick_47(now: float) -> ClockFollower:
+    """A follower of a 120 BPM clock: Start, pulses for ticks 0..47, the last one read at `now`."""
     per = 60.0 / (120.0 * 24)
-    now = time.monotonic()
-    f = ClockFollower()
-    f.feed(clock_out.START, 0.0, now - 48 * per)
-    for k in range(48):  # pulses 0..47, the last one read just now
-        f.feed(clock_out.CLOCK, k * per, now - (47 - k) * per)
-    behind = {"ticks": 46.5}
-    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
-                      position=lambda: behind["ticks"])
-    up = sys_._phase_nudge(f)
-    assert sys_.phase_error == pytest.approx(0.5, abs=0.1) and 1.0 < up <= 1.0 + PLL_MAX
-    behind["ticks"] = 47.2  # ahead of the clock: slow down a little
-    assert 1.0 - PLL_MAX <= sys_._phase_nudge(f) < 1.0
-    behind["ticks"] = 20.0  # far behind: the nudge stays within its limit
-    assert sys_._phase_nudge(f) == pytest.approx(1.0 + PLL_MAX)
-    behind["ticks"] = 47.0 + 96  # a whole bar further on is the same phase
-    sys_._phase_nudge(f)
-    assert sys_.phase_error == pytest.approx(0.0, abs=0.1)
-
-
-def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
-    per = 60.0 / (120.0 * 24)
-    now = time.monotonic()
     f = ClockFollower()
     f.feed(clock_out.START, 0.0, now - 48 * per)
     for k in range(48):
         f.feed(clock_out.CLOCK, k * per, now - (47 - k) * per)
+    return f
+
+
+def test_following_a_clock_nudges_the_tempo_towards_its_phase_within_limits():
+    now = 1000.0
+    f = clock_at_tick_47(now)
+    behind = {"ticks": 46.5}
+    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
+                      position=lambda: behind["ticks"])
+    up = sys_._phase_nudge(f, now)
+    assert sys_.phase_error == pytest.approx(0.5, abs=1e-6) and 1.0 < up <= 1.0 + PLL_MAX
+    behind["ticks"] = 47.2  # ahead of the clock: slow down a little
+    assert 1.0 - PLL_MAX <= sys_._phase_nudge(f, now) < 1.0
+    behind["ticks"] = 20.0  # far behind: the nudge stays within its limit
+    assert sys_._phase_nudge(f, now) == pytest.approx(1.0 + PLL_MAX)
+    behind["ticks"] = 47.0 + 96  # a whole bar further on is the same phase
+    sys_._phase_nudge(f, now)
+    assert sys_.phase_error == pytest.approx(0.0, abs=1e-6)
+
+
+def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
+    now = 1000.0
+    f = clock_at_tick_47(now)
     f.take_events()
     ours = {"ticks": 40.0}  # 7 ticks behind (the audio stalled)
     sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
@@ -213,16 +215,16 @@ def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
     from rvae_visual.midi.poller import InputPoller as P
     sys_.follower = f
     sys_.poller = P(queue.SimpleQueue(), Controller(load_preset("generic")), None, f)
-    sys_._phase_nudge(f)
-    sys_._resync(f)
+    sys_._phase_nudge(f, now)
+    sys_._resync(f, now)
     assert sys_.transport_cmds.empty()  # not at once: the lock may still take it up
     sys_._off_since -= RESYNC_AFTER
-    sys_._phase_nudge(f)
-    sys_._resync(f)
+    sys_._phase_nudge(f, now)
+    sys_._resync(f, now)
     cmd = sys_.transport_cmds.get_nowait()
-    assert cmd.kind == CLOCK_CONTINUE and cmd.tick == pytest.approx(47.0, abs=0.5)
+    assert cmd.kind == CLOCK_CONTINUE and cmd.tick == pytest.approx(47.0, abs=1e-6)
     assert sys_.resyncs == 1 and "out of step" in sys_.notices[-1][1]
     ours["ticks"] = 47.0  # back in step: no more jumps
-    sys_._phase_nudge(f)
-    sys_._resync(f)
+    sys_._phase_nudge(f, now)
+    sys_._resync(f, now)
     assert sys_._off_since is None and sys_.transport_cmds.empty()

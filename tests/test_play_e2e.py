@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 from jackcapture import Recorder
-from render_support import wait_for_window, x_env, xdotool
+from render_support import kill_and_report, wait_for_window, x_env, xdotool
 
 from rvae_visual.audio.kit import DEFAULT_KIT, load_kit
 from rvae_visual.audio.offline import render_bars
@@ -132,10 +132,7 @@ def test_click_and_drag_play_the_rhythm_under_the_head(jack_server, xvfb_display
             xdotool(xvfb_display, "key", "Escape")
             out, err = proc.communicate(timeout=30)
         except BaseException:
-            if proc.poll() is None:
-                proc.kill()
-            out, err = proc.communicate()
-            print(f"rvae-visual play stderr:\n{err}", file=sys.stderr)
+            kill_and_report(proc)
             raise
     assert proc.returncode == 0, err
     # after the tails of the previous rhythm have died away (1.5 s), what plays is the loop of

@@ -269,17 +269,17 @@ class MidiSystem:
         if events:
             poller.ready.set()  # the player takes transport commands between frames too
         if f.present and f.bpm is not None:
-            bpm = min(300.0, max(40.0, f.bpm * self._phase_nudge(f)))
+            now = time.monotonic()
+            bpm = min(300.0, max(40.0, f.bpm * self._phase_nudge(f, now)))
             if self._tempo_sent is None or abs(bpm - self._tempo_sent) >= 0.01:
                 self._tempo_sent = bpm
                 co.add("tempo", bpm)
-            self._resync(f)
+            self._resync(f, now)
 
-    def _resync(self, f: ClockFollower) -> None:
+    def _resync(self, f: ClockFollower, now: float) -> None:
         """Out of step by more than RESYNC_TICKS for RESYNC_AFTER s (the audio stalled, the
         clock jumped without Song Position): jump onto the clock's position and say so."""
         e = self.phase_error
-        now = time.monotonic()
         if e is None or abs(e) <= RESYNC_TICKS:
             self._off_since = None
             return
@@ -315,7 +315,7 @@ class MidiSystem:
             self._tempo_sent = tempo
             poller.coalescer.add("tempo", tempo)
 
-    def _phase_nudge(self, f: ClockFollower) -> float:
+    def _phase_nudge(self, f: ClockFollower, now: float) -> float:
         """Tempo factor that pulls our heard position onto the external clock's (a gentle
         phase lock: within 1 % of the measured tempo, so the tempo stays put)."""
         self.phase_error = None
@@ -325,7 +325,7 @@ class MidiSystem:
             ours = float(self.position())
         except Exception:
             return 1.0
-        ext = f.ticks_at(time.monotonic())
+        ext = f.ticks_at(now)
         if ext is None or ours <= 0.0:
             return 1.0
         e = (ext - ours + 48.0) % 96.0 - 48.0  # within half a bar
