@@ -35,7 +35,8 @@ def add_midi_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clock-out", action="store_true", help="send MIDI clock (24 ppqn), start/stop/continue "
                    "and song position on --midi-out")
     g.add_argument("--clock", choices=("internal", "midi", "link"), default="internal",
-                   help="internal: our own tempo; midi: follow MIDI clock on --clock-in (default --midi-in); "
+                   help="internal: our own tempo; midi: follow MIDI clock on --clock-in (default --midi-in): "
+                        "wait for the master's Start, or Song Position + Continue, and play in its bar; "
                         "link: join an Ableton Link session (needs the [link] extra)")
     g.add_argument("--clock-in", metavar="PORT", help="MIDI clock input for --clock midi (default: --midi-in)")
     g.add_argument("--clock-stop", choices=("stop", "hold"), default="stop",
