@@ -220,14 +220,15 @@ def test_following_a_midi_clock_start_stop_song_position_and_continue(jack_serve
     hits = pattern.hits(0.5)
     for start_tick, f0, stop_frame, first_bar, second_bar in results:
         # the notes sit in the master's bar: at the wrong place in it (the top of our own bar
-        # after Song Position, as before this was built) they would be ~30 ticks off. How
-        # closely they sit is for bench/midi.py (here, on a quiet host: within 0.45 tick, about
-        # 0.2 early - we line up what is heard with the pulses, and JACK MIDI leaves with the
-        # audio block, 2 periods before it is heard); a host taking CPU away shifts them by a
-        # tick or two for a while, or drops a note too late to send.
+        # after Song Position, as before this was built, 30 ticks off) each would be about 5 ticks or
+        # more from the nearest hit of its instrument. How closely they sit is for
+        # bench/midi.py (here, on a quiet host: within 0.45 tick, about 0.2 early - we line up
+        # what is heard with the pulses, and JACK MIDI leaves with the audio block, 2 periods
+        # before it is heard); a host taking CPU away shifts them by a tick or two for a
+        # while, or drops a note too late to send.
         both = np.array(first_bar + second_bar)
         assert len(both) >= len(hits), len(both)
-        assert abs(np.median(both)) < 1.0 and np.mean(np.abs(both) < 2.0) >= 0.75, both
+        assert abs(np.median(both)) < 2.0 and np.mean(np.abs(both) < 3.0) >= 0.7, both
     # the downbeat after Start is played (a little late), not skipped: the three hits on tick 0
     pulses0 = [f for f, d in events if segments[0][1] - sr <= f < segments[0][2] + sr and d[0] == clock_out.CLOCK]
     downbeat = note_phase_errors(events, pulses0, 0, pattern, NOTES, -3.0, 3.0)
