@@ -170,7 +170,7 @@ def test_following_a_midi_clock_start_stop_song_position_and_continue(jack_serve
     bar = 4 * 60.0 / MASTER_BPM
     scheds = []
     try:
-        wait_for_window(xvfb_display, "rvae-visual", proc)
+        wid = wait_for_window(xvfb_display, "rvae-visual", proc)
         names = lambda: [p.name for p in rec.client.get_ports(is_midi=True)]  # noqa: E731
         assert wait_for(lambda: "rvae-visual-out:rvae-visual" in names(), 20)
         rec.connect_from("rvae-visual-out:rvae-visual")
@@ -188,7 +188,7 @@ def test_following_a_midi_clock_start_stop_song_position_and_continue(jack_serve
             time.sleep(1.5)
             sched.close()
             segments.append((start_tick, tr.f0, stop_frame))
-        xdotool(xvfb_display, "key", "--window", str(wait_for_window(xvfb_display, "rvae-visual", proc)), "Escape")
+        xdotool(xvfb_display, "key", "--window", str(wid), "Escape")
         out, err = proc.communicate(timeout=30)
         events = rec.take()
     except BaseException:

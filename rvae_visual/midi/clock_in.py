@@ -114,7 +114,7 @@ class ClockFollower:
         self._lag.append(now - t)
         if self.running:
             if self._armed is not None:
-                self.events.append((self._armed, self.position, t + min(self._lag)))
+                self.events.append((self._armed, self.position, self._local(t)))
                 self._armed = None
             self.position += 1
         if len(times) >= 3:
@@ -155,8 +155,11 @@ class ClockFollower:
         if not self.running or self._armed is not None or per is None or self._last_t is None \
                 or self.position < 1:
             return None
-        last_local = self._last_t + min(self._lag)
-        return (self.position - 1) + (now - last_local) / per
+        return (self.position - 1) + (now - self._local(self._last_t)) / per
+
+    def _local(self, t: float) -> float:
+        """Port time `t` as local time: plus the smallest recent read delay."""
+        return t + min(self._lag)
 
     def take_events(self) -> list[tuple[str, int, float]]:
         """Events since the last call, oldest first."""

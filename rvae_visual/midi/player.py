@@ -182,11 +182,8 @@ def attach(app: Any, midi: MidiSystem, instruments: Sequence[str]) -> LearnMode:
     hook), status lines (HUD), panic on quit; and between frames, controller actions and a
     clock's Start / Stop / Continue are applied as soon as they arrive (`app.idle`), so a knob
     is heard within a tick and a block, not a frame later."""
-    import math
-
     import pygame
 
-    from ..pattern import TICKS_PER_BAR
     from .system import CLOCK_STOP
 
     learn = LearnMode(midi, instruments)
@@ -225,8 +222,7 @@ def attach(app: Any, midi: MidiSystem, instruments: Sequence[str]) -> LearnMode:
             if midi.wait_actions(left):
                 app._drain_controls()
                 take_transport(app)
-                position = app.engine.heard_position()
-                app.sync_engine(int(math.floor((position + app.lead_ticks()) / TICKS_PER_BAR)))
+                app.sync_at(app.engine.heard_position())
 
     app.event_filters.append(on_event)
     app.frame_hooks.append(on_frame)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from ..errors import InputError
-from ..pattern import TICKS_PER_BAR, Pattern
+from ..pattern import PPQN, TICKS_PER_BAR, Pattern
 from ..performance import NOISE_MAX, Performance, map_unit
 from .colors import BACKGROUND
 from .head import draw_halo, draw_head, draw_trail
@@ -441,7 +441,12 @@ class App:
         self.perf.playing = True
         self._sent["playing"] = True
         self.engine.locate(tick, at)
-        position = float(tick) if at is None else float(tick) + (time.monotonic() - at) * self.perf.bpm * 24.0 / 60.0
+        late = 0.0 if at is None else (time.monotonic() - at) * self._ticks_per_second()
+        self.sync_at(float(tick) + late)
+
+    def sync_at(self, position: float) -> None:
+        """`sync_engine` for the bar whose pattern is due at heard tick-time `position` (the
+        next bar's once it is within `lead_ticks`)."""
         self.sync_engine(int(math.floor((position + self.lead_ticks()) / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:
@@ -470,7 +475,10 @@ class App:
         early makes it take over at the bar line (exactly with --quantize beat or bar; with
         tick, up to one frame's worth of ticks before it) instead of after the downbeat."""
         seconds = float(getattr(self.engine, "output_latency", 0.0)) + LEAD_BLOCKS_S + 1.5 / self.fps
-        return seconds * self.perf.bpm * 24.0 / 60.0
+        return seconds * self._ticks_per_second()
+
+    def _ticks_per_second(self) -> float:
+        return self.perf.bpm * PPQN / 60.0
 
     @property
     def pattern(self) -> Pattern | None:
@@ -557,7 +565,7 @@ class App:
         for hook in self.frame_hooks:
             hook(self)
         position = self.engine.heard_position()
-        self.sync_engine(int(math.floor((position + self.lead_ticks()) / TICKS_PER_BAR)))
+        self.sync_at(position)
         surface = self.window.surface
         rects = self.draw(surface, position, t0)
         if rects is None:
