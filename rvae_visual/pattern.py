@@ -1,8 +1,10 @@
-"""The one data type: a `Pattern` is one 4/4 bar of drums at 24 ppqn (96 ticks).
+"""The one data type: a `Pattern` is one bar of drums: four beats of 24 ticks (96 ticks).
 
 Three float32 arrays shaped (instruments, 96): onset probability (0..1), velocity (0..1) and
-microtiming offset (fraction of a tick, [-0.5, 0.5)). Tick t of bar b with offset o sounds at
-quarter note (b*96 + t + o) / 24 of the loop.
+microtiming offset in ticks (signed; how far a hit is played from its grid position, up to half
+the spacing of the subdivision it was read on: within [-OFFSET_LIMIT, OFFSET_LIMIT)). Tick t of
+bar b with offset o sounds at beat (b*96 + t + o) / 24 of the loop. A beat is a quarter note in
+4/4 and a dotted quarter in 12/8 and 6/8 (see `Meter`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,93 @@ import numpy as np
 PPQN = 24
 TICKS_PER_BAR = 96
 QUARTERS_PER_BAR = TICKS_PER_BAR // PPQN
+TICKS_PER_BEAT = PPQN
+BEATS_PER_PATTERN = TICKS_PER_BAR // TICKS_PER_BEAT
+OFFSET_LIMIT = 3.0  # ticks: half a 16th, the widest microtiming a clip reading keeps
+
+
+@dataclass(frozen=True)
+class Meter:
+    """How a 96-tick Pattern is counted: 4 beats of 24 ticks, each beat a quarter note (4/4) or
+    a dotted quarter (12/8; 6/8, where two bars fill one Pattern)."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def name(self) -> str:
+        """E.g. "12/8"."""
+        return f"{self.numerator}/{self.denominator}"
+
+    @property
+    def compound(self) -> bool:
+        """Beats of three eighths (6/8, 12/8)."""
+        return self.denominator == 8
+
+    @property
+    def quarters_per_beat(self) -> float:
+        """Quarter notes in one beat of 24 ticks: 1 (4/4) or 1.5 (dotted quarter)."""
+        return 1.5 if self.compound else 1.0
+
+    @property
+    def ticks_per_quarter(self) -> float:
+        """Ticks in one quarter note: 24 (4/4) or 16 (12/8, 6/8)."""
+        return TICKS_PER_BEAT / self.quarters_per_beat
+
+    @property
+    def beats_per_bar(self) -> int:
+        """Counted beats in one bar of the meter: 4 (4/4, 12/8) or 2 (6/8)."""
+        return self.numerator // 3 if self.compound else self.numerator
+
+    @property
+    def ticks_per_beat(self) -> int:
+        """Ticks in one counted beat: always 24."""
+        return TICKS_PER_BEAT
+
+    @property
+    def bars_per_pattern(self) -> int:
+        """Bars of the meter in one 96-tick Pattern: 1, or 2 for 6/8."""
+        return BEATS_PER_PATTERN // self.beats_per_bar
+
+    @property
+    def ticks_per_bar(self) -> int:
+        """Ticks in one bar of the meter: 96, or 48 for 6/8."""
+        return self.beats_per_bar * TICKS_PER_BEAT
+
+    @property
+    def subdivision_ticks(self) -> int:
+        """Spacing of the meter's own subdivision of the beat: 6 ticks (16ths of a quarter) or
+        4 ticks (16ths of a dotted quarter)."""
+        return 4 if self.compound else 6
+
+    def to_dict(self) -> dict:
+        """What a model file records."""
+        return {"name": self.name, "numerator": self.numerator, "denominator": self.denominator,
+                "beats_per_bar": self.beats_per_bar, "ticks_per_beat": self.ticks_per_beat,
+                "bars_per_pattern": self.bars_per_pattern,
+                "quarters_per_beat": self.quarters_per_beat}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "Meter":
+        """Inverse of `to_dict` (None or {} = 4/4)."""
+        if not d:
+            return METER_4_4
+        return meter_of(int(d["numerator"]), int(d["denominator"]))
+
+
+METER_4_4 = Meter(4, 4)
+METER_12_8 = Meter(12, 8)
+METER_6_8 = Meter(6, 8)
+METERS = {m.name: m for m in (METER_4_4, METER_12_8, METER_6_8)}
+
+
+def meter_of(numerator: int, denominator: int) -> Meter:
+    """The Meter of a time signature; ValueError for any other than 4/4, 12/8 and 6/8."""
+    m = METERS.get(f"{numerator}/{denominator}")
+    if m is None:
+        raise ValueError(f"time signature {numerator}/{denominator}; only 4/4, 12/8 and 6/8 "
+                         "clips are read")
+    return m
 
 
 class Hit(NamedTuple):

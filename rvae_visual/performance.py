@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import deque
 from typing import NamedTuple
 
+import os
+
 import numpy as np
 
-BPM_MIN = 40.0
-BPM_MAX = 300.0
-NOISE_MAX = 1.0  # latent units; the map spans [-3, 3] and the prior is N(0, 1)
+from .controls import BPM_MAX, BPM_MIN, NOISE_MAX
+
 TRAIL_SECONDS = 3.0
 TRAIL_MAX_POINTS = 2048
 
@@ -71,6 +72,11 @@ class Performance:
         self.place_head(*head)
 
     # -- head ---------------------------------------------------------------------------------
+    def set_extent(self, extent: float) -> None:
+        """A new map window [-extent, extent]^2 (another model): the head stays inside it."""
+        self.extent = float(extent)
+        self.head = self.clamp_latent(*self.head)
+
     def clamp_latent(self, z1: float, z2: float) -> tuple[float, float]:
         """A latent point clamped into the map window [-extent, extent]^2."""
         e = self.extent
@@ -128,6 +134,11 @@ class Performance:
         """A new noise seed: the same seed gives the same jitter bar by bar."""
         self.seed = int(seed)
 
+    def new_seed(self) -> int:
+        """A fresh random noise seed (key N); returns it."""
+        self.reseed(int.from_bytes(os.urandom(2), "little"))
+        return self.seed
+
     def jitter(self, bar: int) -> tuple[float, float]:
         """The head's offset for bar `bar`, latent units: noise x N(0, 1) per axis.
 
@@ -182,7 +193,7 @@ class Performance:
 
     # -- transport --------------------------------------------------------------------------------
     def set_tempo(self, bpm: float) -> None:
-        """Tempo asked for, BPM, clamped to 40..300."""
+        """Tempo asked for, BPM, clamped to BPM_MIN..BPM_MAX."""
         self.bpm = _clamp(float(bpm), BPM_MIN, BPM_MAX)
 
     def toggle_playing(self) -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: real-data paths, and the JACK dummy server and Xvfb (started or reused)."""
+"""Shared fixtures: the clip corpora (tests/data, ../shared/data), and the JACK dummy server and Xvfb."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = REPO.parent / "shared" / "data"  # the full shared test data, when it is beside us
+BUNDLED_DATA = REPO / "tests" / "data"  # the small corpus shipped in the repository (gmd, stickflow)
+# every corpus present: the bundled one always, ../shared/data too when it is there
+CORPORA = [BUNDLED_DATA] + ([SHARED_DATA] if SHARED_DATA.is_dir() else [])
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import servers/jackcapture
 
@@ -20,12 +23,29 @@ os.environ.setdefault("JACK_NO_START_SERVER", "1")
 import servers  # noqa: E402
 
 
+def corpus_id(path: Path) -> str:
+    return "bundled" if path == BUNDLED_DATA else "shared"
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """../shared/data beside the repository (real clips by other people)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: tests need ../shared/data beside the repository")
-    return SHARED_DATA
+def corpus() -> Path:
+    """Real clips by other people: ../shared/data beside the repository when it is there, else
+    the corpus in tests/data (gmd and stickflow only). Both have gmd/<genre>/ and
+    stickflow/<genre>/ folders, each source with NOTICE.txt and manifest.csv."""
+    return SHARED_DATA if SHARED_DATA.is_dir() else BUNDLED_DATA
+
+
+@pytest.fixture(scope="session", params=CORPORA, ids=corpus_id)
+def every_corpus(request) -> Path:
+    """Each corpus present in turn (for tests over a whole corpus): tests/data always, and
+    ../shared/data too when it is there."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def shared_data(corpus) -> Path:
+    """The old name of `corpus`."""
+    return corpus
 
 
 @pytest.fixture(scope="session")

@@ -7,55 +7,74 @@ from __future__ import annotations
 import json
 import queue
 import sys
+import threading
 import time
 
 import link
 
-from rvae_visual.midi.system import CLOCK_START, MidiConfig, MidiSystem
+from rvae_visual.midi.system import MidiConfig, MidiSystem
+
+
+class SimTransport:
+    """A transport that runs at the tempo it is told, from tick 37 (joined mid-bar)."""
+
+    def __init__(self) -> None:
+        self._tempo = 120.0
+        self.ticks = 37.0
+        self.t = time.monotonic()
+        self.tempos: list[float] = []
+        self.restarts = 0
+        self.lock = threading.Lock()
+
+    @property
+    def playing(self) -> bool:
+        return True
+
+    @property
+    def tempo(self) -> float:
+        return self._tempo
+
+    def heard_position(self) -> float:
+        with self.lock:
+            now = time.monotonic()
+            self.ticks += (now - self.t) * self._tempo * 24 / 60.0
+            self.t = now
+            return self.ticks
+
+    def follow_tempo(self, bpm: float) -> None:
+        self.heard_position()
+        self._tempo = bpm
+        self.tempos.append(round(bpm, 3))
+
+    def locate(self, tick: float, at: float | None = None) -> None:  # onto the session's phase
+        with self.lock:
+            now = time.monotonic()
+            self.ticks = tick + (now - (at or now)) * self._tempo * 24 / 60.0
+            self.t = now
+            self.restarts += 1
+
+    def stop(self) -> None:
+        raise AssertionError("Link never stops the transport")
 
 
 def main() -> None:
     other = link.Link(100.0)
     other.enabled = True
-    state = {"tempo": 120.0, "ticks": None, "t": None, "playing": True}
-    q: queue.SimpleQueue = queue.SimpleQueue()
-
-    def get_value(name: str):
-        return {"tempo": state["tempo"], "playing": 1.0}.get(name)
-
-    def position() -> float:  # our transport: ticks heard now at the tempo we play
-        now = time.monotonic()
-        state["ticks"] += (now - state["t"]) * state["tempo"] * 24 / 60.0
-        state["t"] = now
-        return state["ticks"]
-
-    system = MidiSystem(MidiConfig(clock="link"), q, get_value=get_value, position=position, err=None)
-    state["ticks"], state["t"] = 37.0, time.monotonic()  # joined mid-bar
+    tr = SimTransport()
+    system = MidiSystem(MidiConfig(clock="link"), queue.SimpleQueue(), err=None, transport=tr)
     system.start()
-    out = {"restarts": 0, "tempos": [], "peers": 0}
-    t0 = time.monotonic()
+    out: dict = {}
     try:
-        while time.monotonic() - t0 < 6.0:
-            while not q.empty():
-                name, value = q.get_nowait()
-                if name == "tempo":
-                    position()
-                    state["tempo"] = value
-                    out["tempos"].append(round(value, 3))
-            while not system.transport_cmds.empty():
-                cmd = system.transport_cmds.get_nowait()
-                if cmd.kind == CLOCK_START:  # move onto the session's phase, as the engine does
-                    now = time.monotonic()
-                    state["ticks"] = cmd.tick + (now - cmd.at) * state["tempo"] * 24 / 60.0
-                    state["t"] = now
-                    out["restarts"] += 1
-            time.sleep(1 / 60)
+        time.sleep(6.0)
+        assert system.link is not None
+        out["restarts"] = tr.restarts
+        out["tempos"] = list(tr.tempos)
         out["phase_error"] = system.link.phase_error
         out["peers"] = system.link.peers
         out["session_tempo"] = other.captureSessionState().tempo()
         out["status"] = system.status_lines()
         # the performer changes the tempo here: the session follows
-        state["tempo"] = 128.0
+        tr._tempo = 128.0
         t1 = time.monotonic()
         while time.monotonic() - t1 < 2.0 and other.captureSessionState().tempo() != 128.0:
             time.sleep(0.02)

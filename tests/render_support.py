@@ -62,6 +62,7 @@ class FakeEngine:
         self.underflows = 0
         self.status = "fake engine"
         self.kit_name = "808"
+        self.instruments: tuple[str, ...] = ()
         self.playing = False
         self._t0 = time.perf_counter()
 
@@ -97,6 +98,17 @@ class FakeEngine:
 
     def last(self, name: str):
         return [v for n, v in self.calls if n == name][-1]
+
+
+def build_app(window, engine, perf, model, grid, ref, models=(), kits=(), show_hud=True, script=(),
+              train_args=(), fps=60):
+    """A window over a fresh session (as `play` wires it)."""
+    from rvae_visual.render.app import App, AppOptions, prepare_frames
+    from rvae_visual.session.start import start_session
+
+    conductor = start_session(engine, perf, model, grid, ref, models=models, kits=kits, fps=fps,
+                              script=script, train_args=train_args, prepare=prepare_frames)
+    return App(window, conductor, AppOptions(show_hud=show_hud, fps=fps, record_stats=True))
 
 
 # ---------------------------------------------------------------- X11 helpers (Xvfb tests)

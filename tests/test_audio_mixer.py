@@ -33,9 +33,9 @@ def one_hit(inst: int, tick: int, vel: float, off: float) -> Pattern:
     return Pattern(on, v, o)
 
 
-def real_clips(shared_data, n: int = 6):
-    files = sorted((shared_data / "gmd").rglob("*.mid"))[::40][:n // 2]
-    files += sorted((shared_data / "stickflow").rglob("*.mid"))[::5][: n - len(files)]
+def real_clips(corpus, n: int = 6):
+    files = sorted((corpus / "gmd").rglob("*.mid"))[::40][:n // 2]
+    files += sorted((corpus / "stickflow").rglob("*.mid"))[::5][: n - len(files)]
     return [read_clip(f) for f in files]
 
 
@@ -53,8 +53,8 @@ def test_a_hit_lands_exactly_where_the_time_base_says(kits, inst, tick, off):
     assert np.array_equal(out[s:s + n], want)  # then the sample itself, below the clip knee
 
 
-def test_block_size_never_changes_a_sample(shared_data, kits):
-    for clip in real_clips(shared_data):
+def test_block_size_never_changes_a_sample(corpus, kits):
+    for clip in real_clips(corpus):
         for loop in (False, True):
             ref = render_bars(clip.patterns, clip.n_bars, clip.bpm, kits["808"], loop=loop, block=512)
             for block in (64, 128, 251, 2048):
@@ -62,8 +62,8 @@ def test_block_size_never_changes_a_sample(shared_data, kits):
                 assert np.array_equal(got, ref), (clip.name, loop, block)
 
 
-def test_loop_render_tiles_seamlessly(shared_data, kits):
-    clip = real_clips(shared_data, 2)[0]
+def test_loop_render_tiles_seamlessly(corpus, kits):
+    clip = real_clips(corpus, 2)[0]
     kit = kits["acoustic"]
     once = render_bars(clip.patterns, clip.n_bars, clip.bpm, kit, loop=True)
     n = len(once)
@@ -164,8 +164,8 @@ def test_all_voices_busy_steals_the_oldest(kits):
     assert np.abs(buf).max() <= CLIP_CEILING
 
 
-def test_steady_state_allocates_nothing_per_block(shared_data, kits):
-    clip = real_clips(shared_data, 2)[0]
+def test_steady_state_allocates_nothing_per_block(corpus, kits):
+    clip = real_clips(corpus, 2)[0]
     frames = 4096  # a block-sized temporary would be 16 kB (float32) here
     t = Transport(SR, clip.bpm)
     t.request_pattern(clip.patterns[0])

@@ -75,8 +75,8 @@ def test_positive_offset_on_last_tick_crosses_into_next_bar():
 
 
 @pytest.mark.parametrize("block", [1, 64, 128, 333, 4096])
-def test_any_partition_gives_each_hit_once(shared_data, block):
-    clip = read_clip(sorted((shared_data / "gmd" / "funk").glob("*.mid"))[0])
+def test_any_partition_gives_each_hit_once(corpus, block):
+    clip = read_clip(sorted((corpus / "gmd" / "funk").glob("*.mid"))[0])
     p = clip.patterns[0]
     bpm = 131.3
     total = int(3 * 96 * samples_per_tick(bpm, SR))

@@ -16,7 +16,6 @@ from rvae_visual.model.scan import scan, totals
 
 REPO = Path(__file__).resolve().parent.parent
 CLIPS = REPO / "rvae_visual" / "data" / "clips"
-SHARED = REPO.parent / "shared" / "data"
 SCRIPT = REPO / "scripts" / "make_clip_sets.py"
 
 WRITTEN = ["footwork", "trap"]
@@ -112,8 +111,8 @@ def test_notice_attributes_every_file(name):
 
 
 @pytest.mark.parametrize("name", GMD + ["stickflow"])
-def test_copies_are_unmodified_and_spread(name):
-    source = SHARED / ("stickflow" if name == "stickflow" else "gmd")
+def test_copies_are_unmodified_and_spread(name, every_corpus):
+    source = every_corpus / ("stickflow" if name == "stickflow" else "gmd")
     originals = {p.name: p for p in source.rglob("*.mid")}
     drummers, performances = set(), set()
     for path in midi_files(name):
@@ -187,9 +186,9 @@ def test_trap_is_half_time_with_ratchets():
     assert len(ratchets) >= 3, ratchets
 
 
-def test_script_rebuilds_the_shipped_files_byte_for_byte(tmp_path):
+def test_script_rebuilds_the_shipped_files_byte_for_byte(tmp_path, every_corpus):
     out = tmp_path / "clips"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--data", str(SHARED)],
+    done = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--data", str(every_corpus)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     built = {p.relative_to(out): p for p in out.rglob("*") if p.is_file()}

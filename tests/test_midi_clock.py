@@ -163,7 +163,7 @@ def test_a_clock_stopped_by_stop_may_stop_its_pulses_without_a_lost_event():
 
 
 def test_song_place_names_bar_beat_and_sixteenth():
-    from rvae_visual.midi.system import song_place
+    from rvae_visual.midi.clock_follow import song_place
 
     assert song_place(0) == "bar 1 beat 1"
     assert song_place(240) == "bar 3 beat 3"

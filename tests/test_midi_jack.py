@@ -16,9 +16,10 @@ from rvae_visual.midi import clock_out
 from rvae_visual.midi.mapping import load_mapping
 from rvae_visual.midi.notes_out import MidiScheduler, NoteOutConfig, velocity_byte
 from rvae_visual.midi.ports import open_input, open_output
-from rvae_visual.midi.system import CLOCK_START, CLOCK_STOP, MidiConfig, MidiSystem
+from rvae_visual.midi.system import MidiConfig, MidiSystem
 from rvae_visual.pattern import Pattern, samples_per_tick
 
+from transport_support import CLOCK_START, CLOCK_STOP, RecordingTransport
 from midijack import JackClockTransport, MidiRecorder, MonotonicTransport, assert_on_time, wait_for
 
 # Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
@@ -191,7 +192,8 @@ def test_clock_out_sends_24_pulses_per_quarter_at_the_tempo(midi_env):
 def test_following_a_midi_clock_settles_within_half_a_bpm_after_one_bar(midi_env, bpm):
     clock_src = open_output("virtual", client_name="rvae-test-master", port_name="clock")
     q: queue.SimpleQueue = queue.SimpleQueue()
-    system = MidiSystem(MidiConfig(clock="midi", clock_in="rvae-test-master:clock"), q, err=None)
+    rec = RecordingTransport()
+    system = MidiSystem(MidiConfig(clock="midi", clock_in="rvae-test-master:clock"), q, err=None, transport=rec)
     system.start()
     tr = MonotonicTransport(None, bpm, lead=0.05)
     sched = MidiScheduler(tr.view, clock_src.send, NoteOutConfig(clock_out=True))
@@ -203,15 +205,16 @@ def test_following_a_midi_clock_settles_within_half_a_bpm_after_one_bar(midi_env
             got.extend(drain(q))
             time.sleep(1 / 60)
         got.extend(drain(q))
-        assert [c.kind for c in drain(system.transport_cmds)][:1] == [CLOCK_START]
-        tempos = [v for a, v in got if a == "tempo"]
+        assert got == []  # the clock drives the transport, not the control queue
+        assert [c.kind for c in drain(rec.cmds)][:1] == [CLOCK_START]
+        tempos = rec.tempos
         assert len(tempos) > 10 and tempos[-1] == pytest.approx(bpm, abs=0.5)
         assert system.follower.running
         shown = [line for line in system.status_lines() if line.startswith("clock: MIDI")]
         assert shown and float(re.search(r"([0-9.]+) BPM", shown[0]).group(1)) == pytest.approx(bpm, abs=0.5)
         tr.playing = False  # the master stops: Stop
         cmds: list = []
-        assert collect(system.transport_cmds, cmds, lambda c: CLOCK_STOP in [x.kind for x in c])
+        assert collect(rec.cmds, cmds, lambda c: CLOCK_STOP in [x.kind for x in c])
     finally:
         sched.close()
         clock_src.close()
@@ -222,8 +225,9 @@ def test_a_vanished_clock_stops_or_holds_and_says_so(midi_env):
     for mode in ("stop", "hold"):
         clock_src = open_output("virtual", client_name="rvae-test-master2", port_name="clock")
         q: queue.SimpleQueue = queue.SimpleQueue()
+        rec = RecordingTransport()
         system = MidiSystem(MidiConfig(clock="midi", clock_in="rvae-test-master2:clock", clock_stop=mode),
-                            q, err=None)
+                            q, err=None, transport=rec)
         system.start()
         tr = MonotonicTransport(None, 120.0, lead=0.05)
         sched = MidiScheduler(tr.view, clock_src.send, NoteOutConfig(clock_out=True))
@@ -233,7 +237,7 @@ def test_a_vanished_clock_stops_or_holds_and_says_so(midi_env):
             sched._stop.set()  # the master dies without a Stop message
             sched._thread.join()
             assert wait_for(lambda: any("stopped arriving" in n for _, n in system.notices), 3.0)
-            cmds = [c.kind for c in drain(system.transport_cmds)]
+            cmds = [c.kind for c in drain(rec.cmds)]
             assert cmds[:1] == [CLOCK_START]
             if mode == "stop":
                 assert CLOCK_STOP in cmds
@@ -275,7 +279,7 @@ def test_a_synth_that_disappears_gets_notes_again_when_it_returns(midi_env):
     p = Pattern(on, np.full((3, 96), 0.7, np.float32), np.zeros((3, 96), np.float32))
     rec = MidiRecorder("rvae-test-synth")
     tr = MonotonicTransport(p, 120.0)
-    system = MidiSystem(MidiConfig(midi_out="rvae-test-synth"), queue.SimpleQueue(), transport=tr.view,
+    system = MidiSystem(MidiConfig(midi_out="rvae-test-synth"), queue.SimpleQueue(), view=tr.view,
                         err=None, hotplug_interval=0.2)
     system.start()
     try:

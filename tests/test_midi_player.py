@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import queue
-from types import SimpleNamespace
-
 import pytest
 
 from rvae_visual.midi.learn import Learn
 from rvae_visual.midi.mapping import Controller, load_mapping, load_preset
-from rvae_visual.midi.player import LearnMode, control_value
+from rvae_visual.controls import value_of, vocabulary
+from rvae_visual.midi.player import LearnMode
 from rvae_visual.midi.system import MidiConfig, MidiSystem
 from rvae_visual.performance import Performance
 
@@ -18,15 +17,19 @@ def test_control_values_are_in_the_units_midi_sends():
     p = Performance(n_instruments=3, extent=3.0, threshold=0.4, noise=0.25, seed=0, bpm=133.0, head=(1.5, -3.0))
     p.set_latch(1, True)
     p.mute_all = False
-    assert control_value(p, "head_x") == pytest.approx(0.75)
-    assert control_value(p, "head_y") == pytest.approx(0.0)
-    assert control_value(p, "threshold") == pytest.approx(0.4)
-    assert control_value(p, "noise") == pytest.approx(0.25)
-    assert control_value(p, "tempo") == 133.0
-    assert control_value(p, "mute_snare") == 1.0 and control_value(p, "mute_kick") == 0.0
-    assert control_value(p, "mute_all") == 0.0 and control_value(p, "playing") == 1.0
-    assert control_value(p, "next_kit") is None
-    assert control_value(SimpleNamespace(), "threshold") is None
+    vocab = vocabulary()
+
+    def value(name):
+        return value_of(p, vocab[name])
+
+    assert value("head_x") == pytest.approx(0.75)
+    assert value("head_y") == pytest.approx(0.0)
+    assert value("threshold") == pytest.approx(0.4)
+    assert value("noise") == pytest.approx(0.25)
+    assert value("tempo") == 133.0
+    assert value("mute_snare") == 1.0 and value("mute_kick") == 0.0
+    assert value("mute_all") == 0.0 and value("listen") == 1.0
+    assert value("next_kit") is None
 
 
 def make_system(tmp_path) -> MidiSystem:

@@ -8,6 +8,7 @@ import time
 from collections import deque
 
 import pytest
+from transport_support import CLOCK_CONTINUE, CLOCK_START, RecordingTransport
 
 from rvae_visual.midi import clock_out
 from rvae_visual.midi.clock_in import ClockFollower
@@ -17,7 +18,8 @@ from rvae_visual.midi.options import add_midi_arguments, per_instrument
 from rvae_visual.midi.poller import Coalescer, InputPoller
 from rvae_visual.midi.ports import (Backend, MidiPortError, PortNotFound, PortSpecError,
                                     backend_from_env, open_input, resolve_port)
-from rvae_visual.midi.system import CLOCK_CONTINUE, CLOCK_START, PLL_MAX, RESYNC_AFTER, MidiConfig, MidiSystem
+from rvae_visual.midi.clock_follow import PLL_MAX, RESYNC_AFTER, MidiClockSource
+from rvae_visual.midi.system import MidiConfig, MidiSystem
 
 
 class MemPort:
@@ -109,24 +111,27 @@ def test_clock_messages_go_to_the_follower_and_learn_takes_channel_messages(tmp_
     assert drain(q) == [("threshold", 1.0)]  # nothing told us the current value: jumps
 
 
-def test_midi_system_clock_follow_puts_start_and_tempo_in_the_queue(tmp_path):
+def test_midi_system_clock_follow_drives_the_transport_with_start_and_tempo(tmp_path):
     q: queue.SimpleQueue = queue.SimpleQueue()
-    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x", user_mapping=tmp_path / "c.toml"), q, err=None)
+    tr = RecordingTransport()
+    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x", user_mapping=tmp_path / "c.toml"), q, err=None,
+                      transport=tr)
     # wire by hand (no real port): what start() does, minus opening
     from rvae_visual.midi.poller import InputPoller as P
     sys_.controller = Controller(load_preset("generic"))
     sys_.follower = ClockFollower()
-    sys_.poller = P(q, sys_.controller, None, sys_.follower, on_clock=sys_._on_clock)
+    src = MidiClockSource(sys_.follower, tr, sys_._report)
+    sys_.poller = P(q, sys_.controller, None, sys_.follower, on_clock=src.on_clock)
     port = MemPort()
     sys_.poller.set_port("clock", port)
     port.push([clock_out.START])
     for k in range(48):
         port.push([clock_out.CLOCK], k * 60.0 / (100 * 24))
     sys_.poller.poll_once()
-    got = drain(q)
-    cmds = drain(sys_.transport_cmds)
+    assert drain(q) == []  # nothing goes through the player's control queue
+    cmds = drain(tr.cmds)
     assert [(c.kind, c.tick) for c in cmds] == [(CLOCK_START, 0.0)]
-    assert dict(got)["tempo"] == pytest.approx(100.0)
+    assert tr.tempos and tr.tempos[-1] == pytest.approx(100.0)
 
 
 def test_resolve_port_by_index_substring_exact_and_virtual():
@@ -192,17 +197,16 @@ def test_following_a_clock_nudges_the_tempo_towards_its_phase_within_limits():
     now = 1000.0
     f = clock_at_tick_47(now)
     behind = {"ticks": 46.5}
-    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
-                      position=lambda: behind["ticks"])
-    up = sys_._phase_nudge(f, now)
-    assert sys_.phase_error == pytest.approx(0.5, abs=1e-6) and 1.0 < up <= 1.0 + PLL_MAX
+    src = MidiClockSource(f, RecordingTransport(lambda: behind["ticks"]), lambda line: None)
+    up = src.nudge(now)
+    assert src.phase_error == pytest.approx(0.5, abs=1e-6) and 1.0 < up <= 1.0 + PLL_MAX
     behind["ticks"] = 47.2  # ahead of the clock: slow down a little
-    assert 1.0 - PLL_MAX <= sys_._phase_nudge(f, now) < 1.0
+    assert 1.0 - PLL_MAX <= src.nudge(now) < 1.0
     behind["ticks"] = 20.0  # far behind: the nudge stays within its limit
-    assert sys_._phase_nudge(f, now) == pytest.approx(1.0 + PLL_MAX)
+    assert src.nudge(now) == pytest.approx(1.0 + PLL_MAX)
     behind["ticks"] = 47.0 + 96  # a whole bar further on is the same phase
-    sys_._phase_nudge(f, now)
-    assert sys_.phase_error == pytest.approx(0.0, abs=1e-6)
+    src.nudge(now)
+    assert src.phase_error == pytest.approx(0.0, abs=1e-6)
 
 
 def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
@@ -210,21 +214,19 @@ def test_far_out_of_step_for_half_a_second_jumps_onto_the_clock():
     f = clock_at_tick_47(now)
     f.take_events()
     ours = {"ticks": 40.0}  # 7 ticks behind (the audio stalled)
-    sys_ = MidiSystem(MidiConfig(clock="midi", midi_in="x"), queue.SimpleQueue(), err=None,
-                      position=lambda: ours["ticks"])
-    from rvae_visual.midi.poller import InputPoller as P
-    sys_.follower = f
-    sys_.poller = P(queue.SimpleQueue(), Controller(load_preset("generic")), None, f)
-    sys_._phase_nudge(f, now)
-    sys_._resync(f, now)
-    assert sys_.transport_cmds.empty()  # not at once: the lock may still take it up
-    sys_._off_since -= RESYNC_AFTER
-    sys_._phase_nudge(f, now)
-    sys_._resync(f, now)
-    cmd = sys_.transport_cmds.get_nowait()
-    assert cmd.kind == CLOCK_CONTINUE and cmd.tick == pytest.approx(47.0, abs=1e-6)
-    assert sys_.resyncs == 1 and "out of step" in sys_.notices[-1][1]
-    ours["ticks"] = 47.0  # back in step: no more jumps
-    sys_._phase_nudge(f, now)
-    sys_._resync(f, now)
-    assert sys_._off_since is None and sys_.transport_cmds.empty()
+    tr = RecordingTransport(lambda: ours["ticks"])
+    notes: list[str] = []
+    src = MidiClockSource(f, tr, notes.append)
+    tr._playing = True
+    src.on_clock(now)
+    assert tr.cmds.empty()  # not at once: the lock may still take it up
+    later = now + RESYNC_AFTER
+    ext = f.ticks_at(later)
+    src.on_clock(later)
+    cmd = tr.cmds.get_nowait()
+    assert cmd.kind == CLOCK_CONTINUE and cmd.tick == pytest.approx(ext, abs=1e-6) and cmd.at == later
+    assert src.lock.resyncs == 1 and "out of step" in notes[-1]
+    ours["ticks"] = ext  # back in step: no more jumps
+    src.on_clock(later)
+    src.on_clock(later + RESYNC_AFTER)
+    assert tr.cmds.empty()

@@ -22,11 +22,11 @@ def run(*args, timeout=180):
 
 
 @pytest.fixture(scope="module")
-def clip_dir(tmp_path_factory, shared_data):
+def clip_dir(tmp_path_factory, corpus):
     """Six real clips (gmd funk and stickflow rock) plus two broken files, in a tmp folder."""
     d = tmp_path_factory.mktemp("clips")
-    for p in sorted((shared_data / "gmd" / "funk").glob("*.mid"))[:3] + \
-            sorted((shared_data / "stickflow" / "rock").glob("*.mid"))[:3]:
+    for p in sorted((corpus / "gmd" / "funk").glob("*.mid"))[:3] + \
+            sorted((corpus / "stickflow" / "rock").glob("*.mid"))[:3]:
         (d / p.name).write_bytes(p.read_bytes())
     (d / "broken.mid").write_text("not midi at all")
     (d / "empty.mid").write_bytes(b"")
@@ -94,10 +94,10 @@ def test_ctrl_c_stops_after_the_epoch_and_saves_the_best(clip_dir, tmp_path):
     assert out.is_file()
 
 
-def test_eval_json_on_other_clips(trained_model, shared_data):
+def test_eval_json_on_other_clips(trained_model, corpus):
     out, r = trained_model
     assert r.returncode == 0, r.stderr
-    other = sorted((shared_data / "gmd" / "funk").glob("*.mid"))[-2:]
+    other = sorted((corpus / "gmd" / "funk").glob("*.mid"))[-2:]
     r = run("eval", out, *other, "--json")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()

@@ -23,12 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def trained():
+def trained(corpus):
     """A small model trained for a few epochs on four real clips (weights, meta)."""
     from rvae_visual.model.clips import read_clip
     from rvae_visual.model.training import recipe_config, train, trainset_from_clips
 
-    folder = REPO.parent / "shared" / "data" / "stickflow" / "rock"
+    folder = corpus / "stickflow" / "rock"
     clips = [read_clip(p) for p in sorted(folder.glob("*.mid"))[:4]]
     res = train(trainset_from_clips(clips), config=recipe_config("default", 5, hidden=48), seed=2)
     return res.weights, res.meta
@@ -111,8 +111,8 @@ def test_refuses_corrupt_files(tmp_path, trained):
     one_line_error(tmp_path / "badjson.npz", "not valid JSON")
 
 
-def test_refuses_files_of_another_kind(tmp_path, shared_data):
-    midi = next((shared_data / "gmd" / "funk").glob("*.mid"))
+def test_refuses_files_of_another_kind(tmp_path, corpus):
+    midi = next((corpus / "gmd" / "funk").glob("*.mid"))
     copy = tmp_path / "clip.npz"
     copy.write_bytes(midi.read_bytes())
     one_line_error(copy, "a MIDI file")

@@ -208,9 +208,9 @@ def test_default_recipe_keeps_the_best_epoch_and_stops_when_asked():
     assert {m["clip"] for m in res.meta["landmarks"]} == {f"clip{i}" for i in range(6)}
 
 
-def test_numpy_decoder_and_encoder_equal_torch(shared_data):
+def test_numpy_decoder_and_encoder_equal_torch(corpus):
     """Trained weights with non-trivial BatchNorm statistics, folded: numpy == torch to 1e-5."""
-    clips = [read_clip(p) for p in sorted((shared_data / "gmd" / "funk").glob("*.mid"))[:4]]
+    clips = [read_clip(p) for p in sorted((corpus / "gmd" / "funk").glob("*.mid"))[:4]]
     data = trainset_from_clips(clips)
     cfg = recipe_config("default", 6, hidden=64)
     res = train(data, config=cfg, seed=1)

@@ -24,7 +24,8 @@ HEAD = (0.5, 0.5)
 @pytest.fixture
 def live_app(pg, jack_server):
     from rvae_visual.audio.engine import AudioEngine
-    from rvae_visual.render.app import App
+    from render_support import build_app
+
     from rvae_visual.render.window import Window
 
     model = load_model()
@@ -36,7 +37,7 @@ def live_app(pg, jack_server):
     engine.start()
     assert not engine.silent, engine.status
     window = Window(fullscreen=False, size=(800, 600), vsync="off")
-    app = App(window, engine, perf, model, model.grid(), model.path, train_args=["--epochs", "4"])
+    app = build_app(window, engine, perf, model, model.grid(), model.path, train_args=["--epochs", "4"])
     yield app, engine, model
     app.shutdown()
     engine.close()
@@ -48,18 +49,18 @@ def _run_frames(pg, app, until, timeout: float) -> list[float]:
     clock = pg.time.Clock()
     deadline = time.monotonic() + timeout
     while not until():
-        assert time.monotonic() < deadline, f"timed out; HUD says: {app.message!r} {app.training_status!r}"
+        assert time.monotonic() < deadline, f"timed out; HUD says: {app.messages.text!r} {app.library.training_status!r}"
         starts.append(time.monotonic())
         app.step()
         clock.tick(60)
     return starts
 
 
-def test_dropped_folder_trains_a_new_map_while_the_music_plays(pg, live_app, shared_data, tmp_path):
+def test_dropped_folder_trains_a_new_map_while_the_music_plays(pg, live_app, corpus, tmp_path):
     app, engine, model = live_app
     clips = tmp_path / "my clips"
     clips.mkdir()
-    for src in sorted((shared_data / "gmd" / "funk").glob("*.mid"))[:6]:
+    for src in sorted((corpus / "gmd" / "funk").glob("*.mid"))[:6]:
         shutil.copy(src, clips / src.name)
     _run_frames(pg, app, lambda: len(app.stats.frame_work) > 30, 10)
     engine.drain_played()
@@ -70,22 +71,22 @@ def test_dropped_folder_trains_a_new_map_while_the_music_plays(pg, live_app, sha
     played = []
 
     def done() -> bool:
-        if app.training_status.startswith("training my clips: epoch"):
-            progress_seen.append(app.training_status)
+        if app.library.training_status.startswith("training my clips: epoch"):
+            progress_seen.append(app.library.training_status)
         played.extend(engine.drain_played())
-        return app.current.name != model.name
+        return app.library.current.name != model.name
 
     starts = _run_frames(pg, app, done, 180)
     end = engine.heard_position() * spt
     saved = clips / "my clips.npz"
     assert saved.is_file()  # beside the clips
-    assert app.current.ref == str(saved) and app.current.name == "my clips"
+    assert app.library.current.ref == str(saved) and app.library.current.name == "my clips"
     assert progress_seen and "/4" in progress_seen[-1]
-    assert "saved" in app.training_status
+    assert "saved" in app.library.training_status
     # the new map is the saved model's, and the head now plays its rhythm
     new = load_model(saved)
-    assert np.array_equal(app.current.view.onsets, new.grid().onsets)
-    assert app.pattern == new.decode_pattern(*app.perf.head)
+    assert np.array_equal(app.view.onsets, new.grid().onsets)
+    assert app.conductor.pattern == new.decode_pattern(*app.conductor.perf.head)
     assert len(new.landmarks) >= 6
     # the music went on all the time, in audio time: hits from the drop to the swap, never a
     # bar (2 s at 120 BPM) without one
@@ -107,11 +108,11 @@ def test_a_folder_without_usable_clips_says_so_and_changes_nothing(pg, live_app,
     (folder / "notes.txt").write_text("no MIDI here")
     (folder / "broken.mid").write_bytes(b"MThd\x00")
     _run_frames(pg, app, lambda: len(app.stats.frame_work) > 10, 10)
-    before = app.current
+    before = app.library.current
     pg.event.post(pg.event.Event(pg.DROPFILE, file=str(folder)))
-    _run_frames(pg, app, lambda: app.message_is_error, 60)
-    assert "no usable clips" in app.message and str(folder) in app.message
-    assert app.current is before
+    _run_frames(pg, app, lambda: app.messages.is_error, 60)
+    assert "no usable clips" in app.messages.text and str(folder) in app.messages.text
+    assert app.library.current is before
     assert not list(folder.glob("*.npz"))
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rvae-visual:")]
     assert len(err) == 1 and "no usable clips" in err[0]

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from render_support import FakeEngine, random_model_file
+from render_support import FakeEngine, build_app, random_model_file
 
 from rvae_visual.model.store import load_model
 from rvae_visual.pattern import Pattern
@@ -21,15 +21,14 @@ def model():
 
 
 def make_app(pg, model, head=(0.0, 0.0), noise=0.0, position=0.0, models=(), hud=True):
-    from rvae_visual.render.app import App
     from rvae_visual.render.window import Window
 
     window = Window(fullscreen=False, size=(1280, 720), vsync="off")
     perf = Performance(head=head, noise=noise, seed=5)
     engine = FakeEngine(position=position)
     ref = model.path or model.name
-    app = App(window, engine, perf, model, model.grid(), ref, models=list(models) or [(model.name, ref)],
-              kits=["808", "acoustic"], kit_name="808", show_hud=hud)
+    app = build_app(window, engine, perf, model, model.grid(), ref, models=list(models) or [(model.name, ref)],
+                    kits=["808", "acoustic"], show_hud=hud)
     return app, engine
 
 
@@ -65,13 +64,13 @@ def test_keys_change_the_performance_and_reach_the_engine(pg, model):
     key(pg, pg.K_EQUALS, uni="=")
     key(pg, pg.K_SPACE)
     app.step()
-    assert app.perf.threshold == pytest.approx(0.59)
-    assert app.perf.noise == pytest.approx(0.05)
+    assert app.conductor.perf.threshold == pytest.approx(0.59)
+    assert app.conductor.perf.noise == pytest.approx(0.05)
     assert engine.last("threshold") == pytest.approx(0.59)
     assert engine.last("mutes") == [True, False, True]
     assert engine.last("bpm") == 122
     assert engine.last("playing") is False
-    assert app.current.view.threshold == pytest.approx(0.59)  # the map follows the threshold
+    assert app.view.threshold == pytest.approx(0.59)  # the map follows the threshold
     key(pg, pg.K_q, up=True)
     key(pg, pg.K_MINUS, uni="-")
     key(pg, pg.K_SPACE)
@@ -92,7 +91,7 @@ def test_enter_silences_the_head_and_brings_it_back(pg, model):
     app.step()
     key(pg, pg.K_RETURN)
     app.step()
-    assert not app.perf.listening
+    assert not app.conductor.perf.listening
     assert engine.published[-1].n_hits(0.0) == 0
     key(pg, pg.K_RETURN)
     app.step()
@@ -101,12 +100,12 @@ def test_enter_silences_the_head_and_brings_it_back(pg, model):
 
 def test_h_l_c_and_esc(pg, model):
     app, engine = make_app(pg, model)
-    app.perf.place_head(0.5, 0.5, now=app.clock())
+    app.conductor.perf.place_head(0.5, 0.5, now=app.clock())
     key(pg, pg.K_h)
     key(pg, pg.K_l)
     key(pg, pg.K_c)
     app.step()
-    assert not app.hud.visible and not app.show_landmarks and not app.perf.trail
+    assert not app.hud.visible and not app.show_landmarks and not app.conductor.perf.trail
     assert app.running
     key(pg, pg.K_ESCAPE)
     app.step()
@@ -122,8 +121,8 @@ def test_click_away_from_the_head_moves_it_and_plays_the_new_point(pg, model):
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=target))
     app.step()
     z = g.pixel_to_latent(*target)
-    assert app.perf.head == pytest.approx(z)
-    assert app.perf.listening
+    assert app.conductor.perf.head == pytest.approx(z)
+    assert app.conductor.perf.listening
     assert same(engine.published[-1], model.decode_pattern(*z))
 
 
@@ -136,8 +135,8 @@ def test_click_on_the_head_toggles_listening(pg, model):
         pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=on_head))
         pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=on_head))
         app.step()
-        assert app.perf.listening is expect
-        assert app.perf.head == (0.5, -0.5)  # a click on the head does not move it
+        assert app.conductor.perf.listening is expect
+        assert app.conductor.perf.head == (0.5, -0.5)  # a click on the head does not move it
     assert engine.published[-2].n_hits(0.0) == 0
 
 
@@ -153,16 +152,16 @@ def test_drag_moves_the_head_along_and_leaves_a_trail(pg, model):
     for pos in path:
         pg.event.post(pg.event.Event(pg.MOUSEMOTION, pos=pos, rel=(10, -6), buttons=(1, 0, 0)))
         app.step()
-        assert app.perf.head == pytest.approx(g.pixel_to_latent(*pos))
+        assert app.conductor.perf.head == pytest.approx(g.pixel_to_latent(*pos))
         seen.add(id(engine.published[-1]))
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=path[-1]))
     app.step()
-    assert app.perf.listening  # a drag from the head does not toggle it
+    assert app.conductor.perf.listening  # a drag from the head does not toggle it
     assert len(seen) == len(path)  # the rhythm followed the head at every step
     assert same(engine.published[-1], model.decode_pattern(*g.pixel_to_latent(*path[-1])))
-    pts = app.perf.trail_points(app.clock())
-    assert len(pts) >= len(path) and pts[-1][1:3] == pytest.approx(app.perf.head)
-    assert app.perf.head[1] > 0 and app.perf.head[0] > 0  # dragged up and right
+    pts = app.conductor.perf.trail_points(app.clock())
+    assert len(pts) >= len(path) and pts[-1][1:3] == pytest.approx(app.conductor.perf.head)
+    assert app.conductor.perf.head[1] > 0 and app.conductor.perf.head[0] > 0  # dragged up and right
 
 
 def test_threshold_knob_drag_and_wheel(pg, model):
@@ -173,8 +172,8 @@ def test_threshold_knob_drag_and_wheel(pg, model):
     pg.event.post(pg.event.Event(pg.MOUSEMOTION, pos=(int(cx), int(cy) - 60), rel=(0, -60), buttons=(1, 0, 0)))
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=(int(cx), int(cy) - 60)))
     app.step()
-    assert app.perf.threshold == pytest.approx(0.5 + 60 / 200)
-    assert app.perf.head == (0.0, 0.0)  # the knob press did not move the head
+    assert app.conductor.perf.threshold == pytest.approx(0.5 + 60 / 200)
+    assert app.conductor.perf.head == (0.0, 0.0)  # the knob press did not move the head
     assert engine.last("threshold") == pytest.approx(0.8)
 
 
@@ -183,11 +182,11 @@ def test_controller_actions_from_another_thread(pg, model):
     app.step()
     actions = [("head_x", 0.25), ("head_y", 1.0), ("threshold", 0.3), ("noise", 0.5), ("tempo", 97.0),
                ("mute_snare", 1.0), ("start_stop", 1.0)]
-    t = threading.Thread(target=lambda: [app.controls.put(a) for a in actions])
+    t = threading.Thread(target=lambda: [app.conductor.controls.put(a) for a in actions])
     t.start()
     t.join()
     app.step()
-    p = app.perf
+    p = app.conductor.perf
     assert p.head == pytest.approx((-1.5, 3.0))
     assert p.threshold == pytest.approx(0.3)
     assert p.noise == pytest.approx(0.5 * NOISE_MAX)
@@ -195,9 +194,9 @@ def test_controller_actions_from_another_thread(pg, model):
     assert engine.last("mutes") == [False, True, False]
     assert engine.last("playing") is False
     assert same(engine.published[-1], model.decode_pattern(*p.target(0)))
-    app.controls.put(("mute_snare", 0.0))
-    app.controls.put(("mute_all", 1.0))
-    app.controls.put(("listen", 0.0))
+    app.conductor.controls.put(("mute_snare", 0.0))
+    app.conductor.controls.put(("mute_all", 1.0))
+    app.conductor.controls.put(("listen", 0.0))
     app.step()
     assert engine.last("mutes") == [True, True, True]
     assert engine.published[-1].n_hits(0.0) == 0
@@ -205,7 +204,7 @@ def test_controller_actions_from_another_thread(pg, model):
 
 def test_noise_jitters_the_head_once_per_bar_published_just_before_the_bar(pg, model):
     app, engine = make_app(pg, model, head=(0.3, 0.2), noise=0.6)
-    lead = app.lead_ticks()
+    lead = app.conductor.lead_ticks()
     assert 0.5 < lead < 3.0  # at 120 BPM, 60 fps, no output latency
     for bar in range(4):
         for tick in (0.0, 30.0, 95.9 - lead):
@@ -216,8 +215,8 @@ def test_noise_jitters_the_head_once_per_bar_published_just_before_the_bar(pg, m
         app.step()
         assert len(engine.published) == bar + 2  # next bar's pattern goes out ahead of its bar line
     for bar in range(5):
-        assert same(engine.published[bar], model.decode_pattern(*app.perf.target(bar)))
-    assert len({app.perf.target(b) for b in range(5)}) == 5
+        assert same(engine.published[bar], model.decode_pattern(*app.conductor.perf.target(bar)))
+    assert len({app.conductor.perf.target(b) for b in range(5)}) == 5
 
 
 def _step_until(app, cond, timeout=10.0):
@@ -233,16 +232,16 @@ def test_dropping_a_model_file_swaps_it_in_and_keeps_playing(pg, model, tmp_path
     app.step()
     path = random_model_file(tmp_path / "other.npz", seed=4)
     pg.event.post(pg.event.Event(pg.DROPFILE, file=path))
-    _step_until(app, lambda: app.current.ref == path)
+    _step_until(app, lambda: app.library.current.ref == path)
     app.step()
     other = load_model(path)
-    assert app.current.name == "other"
+    assert app.library.current.name == "other"
     assert same(engine.published[-1], other.decode_pattern(1.0, 1.0))
-    assert np.array_equal(app.current.view.onsets, other.grid().onsets)
+    assert np.array_equal(app.view.onsets, other.grid().onsets)
     assert engine.last("playing") is True and ("playing", False) not in engine.calls
     # M cycles back to the first model
     key(pg, pg.K_m)
-    _step_until(app, lambda: app.current.ref == (model.path or model.name))
+    _step_until(app, lambda: app.library.current.ref == (model.path or model.name))
     assert same(engine.published[-1], model.decode_pattern(1.0, 1.0))
 
 
@@ -253,17 +252,17 @@ def test_dropping_a_model_file_swaps_it_in_and_keeps_playing(pg, model, tmp_path
 def test_dropping_a_bad_file_says_so_and_changes_nothing(pg, model, tmp_path, capsys, content, name, why):
     app, engine = make_app(pg, model)
     app.step()
-    before = (app.current, len(engine.published))
+    before = (app.library.current, len(engine.published))
     bad = tmp_path / name
     bad.write_bytes(content)
     pg.event.post(pg.event.Event(pg.DROPFILE, file=str(bad)))
-    _step_until(app, lambda: app.message_is_error)
-    assert str(bad) in app.message and why in app.message
+    _step_until(app, lambda: app.messages.is_error)
+    assert str(bad) in app.messages.text and why in app.messages.text
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(bad) in err[0]
     for _ in range(3):
         app.step()
-    assert (app.current, len(engine.published)) == before
+    assert (app.library.current, len(engine.published)) == before
     assert ("playing", False) not in engine.calls
 
 
@@ -271,10 +270,10 @@ def test_kit_keys_switch_kits_on_the_engine(pg, model):
     app, engine = make_app(pg, model)
     app.step()
     key(pg, pg.K_k)
-    _step_until(app, lambda: app.kit_name == "acoustic")
+    _step_until(app, lambda: app.library.kit_name == "acoustic")
     assert engine.last("kit") == "acoustic"
     key(pg, pg.K_k, mod=pg.KMOD_LSHIFT)
-    _step_until(app, lambda: app.kit_name == "808")
+    _step_until(app, lambda: app.library.kit_name == "808")
 
 
 def test_extension_points_for_midi_and_others(pg, model):
@@ -286,14 +285,14 @@ def test_extension_points_for_midi_and_others(pg, model):
         return ev.type == pg.KEYDOWN and ev.key == pg.K_TAB
 
     app.event_filters.append(eat_tab)
-    app.frame_hooks.append(lambda a: frames.append(a.perf.threshold))
+    app.frame_hooks.append(lambda a: frames.append(a.conductor.perf.threshold))
     app.hud_lines.append(lambda: "MIDI learn: pick a control")
     app.shutdown_hooks.append(lambda: quit_calls.append(1))
     key(pg, pg.K_TAB)
     key(pg, pg.K_UP)
     app.step()
     assert pg.KEYDOWN in seen
-    assert app.perf.threshold == pytest.approx(0.55)  # Tab was consumed, Up was not
+    assert app.conductor.perf.threshold == pytest.approx(0.55)  # Tab was consumed, Up was not
     assert frames == [0.55]
     assert "MIDI learn: pick a control" in app.hud_state().extra
     app.shutdown()
@@ -313,13 +312,13 @@ def test_losing_focus_releases_held_mutes_but_not_latched_ones(pg, model):
 
 def test_locate_starts_the_engine_at_a_tick_with_that_bars_pattern(pg, model):
     app, engine = make_app(pg, model, head=(0.3, 0.2), noise=0.6)
-    app.perf.playing = False
+    app.conductor.perf.playing = False
     app.step()
     assert engine.last("playing") is False
-    app.locate(96 * 7 + 30.0, at=None)  # a clock's Song Position (bar 8) + Continue
-    assert app.perf.playing and engine.last("locate") == (96 * 7 + 30.0, None)
+    app.conductor.locate(96 * 7 + 30.0, at=None)  # a clock's Song Position (bar 8) + Continue
+    assert app.conductor.perf.playing and engine.last("locate") == (96 * 7 + 30.0, None)
     # the pattern for bar 8's jitter goes out with it, not a frame later
-    assert same(engine.published[-1], model.decode_pattern(*app.perf.target(7)))
+    assert same(engine.published[-1], model.decode_pattern(*app.conductor.perf.target(7)))
     n = len(engine.calls)
     engine.fixed = 96 * 7 + 31.0
     app.step()

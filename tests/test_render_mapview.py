@@ -110,17 +110,16 @@ def model():
 
 
 def _app(pygame, model, size=(1920, 1080), threshold=0.5, head=(2.7, -2.7), position=0.0):
-    from render_support import FakeEngine
+    from render_support import FakeEngine, build_app
 
     from rvae_visual.performance import Performance
-    from rvae_visual.render.app import App
     from rvae_visual.render.window import Window
 
     window = Window(fullscreen=False, size=size, vsync="off")
     perf = Performance(threshold=threshold, head=head)
     engine = FakeEngine(position=position)
-    app = App(window, engine, perf, model, model.grid(), model.path or model.name,
-              show_hud=False, show_landmarks=False)
+    app = build_app(window, engine, perf, model, model.grid(), model.path or model.name, show_hud=False)
+    app.show_landmarks = False
     return app, window, engine
 
 
@@ -133,7 +132,7 @@ def test_map_pixels_show_the_grid_at_the_tick_heard(dummy_display, model, tick, 
     g = window.geometry()
     grid = model.grid()
     colors = instrument_colors(3)
-    head_x, head_y = g.latent_to_screen(*app.perf.head)
+    head_x, head_y = g.latent_to_screen(*app.conductor.perf.head)
     rng = np.random.default_rng(tick)
     p_now = grid.onsets[..., tick]  # (row, col, inst)
     lit_cells = np.argwhere(p_now > threshold)
@@ -173,8 +172,8 @@ def test_the_head_lands_on_its_pixel_and_a_click_there_maps_back(dummy_display, 
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=target))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=target))
     app.step()
-    assert app.perf.head == pytest.approx(g.pixel_to_latent(*target), abs=1e-12)
-    assert g.latent_to_pixel(*app.perf.head) == target
+    assert app.conductor.perf.head == pytest.approx(g.pixel_to_latent(*target), abs=1e-12)
+    assert g.latent_to_pixel(*app.conductor.perf.head) == target
     assert tuple(window.surface.get_at(target))[:3] == HEAD
 
 

@@ -20,10 +20,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..controls import BPM_MAX as MAX_BPM
+from ..controls import BPM_MIN as MIN_BPM
 from ..pattern import TICKS_PER_BAR, Pattern, samples_per_tick
 
-MIN_BPM = 40.0
-MAX_BPM = 300.0
 EPS_TICKS = 1e-6  # search margin in ticks; the exact sample test decides
 NO_LIMIT = 1 << 62  # tick bound meaning "no bound"
 
@@ -31,7 +31,7 @@ Emit = Callable[[int, int, float], None]
 
 
 def check_bpm(bpm: float) -> float:
-    """The tempo as float; ValueError outside 40-300 BPM."""
+    """The tempo as float; ValueError outside MIN_BPM-MAX_BPM."""
     v = float(bpm)
     if not MIN_BPM <= v <= MAX_BPM:
         raise ValueError(f"tempo {v:g} BPM is outside {MIN_BPM:g}-{MAX_BPM:g}")

@@ -58,7 +58,9 @@ def _head(text: str) -> tuple[float, float]:
 
 
 def _control(text: str) -> tuple[float, str, float]:
-    from ..render.app import CONTROL_NAMES
+    from ..controls import vocabulary
+
+    names = vocabulary().names
 
     try:
         when, rest = text.split(":", 1)
@@ -67,8 +69,8 @@ def _control(text: str) -> tuple[float, str, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected SECONDS:NAME=VALUE such as 2.5:head_x=0.25, got {text!r}") from None
-    if parsed[1] not in CONTROL_NAMES:
-        raise argparse.ArgumentTypeError(f"unknown control {parsed[1]!r} (one of {', '.join(CONTROL_NAMES)})")
+    if parsed[1] not in names and not parsed[1].startswith("mute_"):
+        raise argparse.ArgumentTypeError(f"unknown control {parsed[1]!r} (one of {', '.join(names)})")
     return parsed
 
 
@@ -147,7 +149,7 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
         "loads": [{"name": x["name"],
                    "load_to_first_frame_ms": round((x["first_frame"] - x["requested"]) * 1e3, 1)
                    if x["first_frame"] else None} for x in st.loads],
-        "publishes": st.publishes,
+        "publishes": app.conductor.publishes,
         "underflows": int(getattr(engine, "underflows", 0)),
         "audio_silent": bool(getattr(engine, "silent", False)),
         "startup": {k: round(v, 4) for k, v in startup.items()},
@@ -179,8 +181,9 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     from ..audio.kit import bundled_kits
     from ..model.store import bundled_models, load_model
     from ..performance import Performance
-    from ..render.app import App
+    from ..render.app import App, AppOptions, prepare_frames
     from ..render.window import Window
+    from ..session.start import start_session
 
     t = time.perf_counter()
     model = load_model(args.model)
@@ -216,19 +219,25 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         models = [(name, path) for name, path in bundled_models()]
         ref = model.path or (args.model or "")
         t = time.perf_counter()
-        app = App(window, engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
-                  kit_name=str(getattr(engine, "kit_name", args.kit or "")),
-                  show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
-                  duration=args.duration, screenshot=args.screenshot,
-                  screenshot_tick=args.screenshot_tick, script=args.control,
-                  train_args=args.train_arg)
+        conductor = start_session(engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
+                                  fps=args.fps, script=args.control, train_args=args.train_arg,
+                                  prepare=prepare_frames)
+        app = App(window, conductor, AppOptions(
+            show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
+            duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
+            record_stats=bool(args.stats)))
         # load -> first frame of the first model, not counting the audio and window set-up between
-        app.stats.loads.append({"name": app.current.name, "requested": t - startup["model_load_s"],
+        app.stats.loads.append({"name": app.library.current.name, "requested": t - startup["model_load_s"],
                                 "first_frame": None})
         startup["app_ready_s"] = time.perf_counter() - t0
+        from ..midi.audio_clock import engine_view
         from ..midi.player import start_midi
+        from ..render.midi_ui import attach_midi
 
-        start_midi(args, app, engine, model.drum_map)  # None without MIDI options; closed on quit
+        midi = start_midi(args, conductor.controls, conductor.value_of, conductor,
+                          lambda through: engine_view(engine, through), model.drum_map)
+        if midi is not None:
+            attach_midi(app, midi)  # closed on quit
         code = app.run()
         if app.stats.first_frame_at is not None:
             startup["first_frame_s"] = app.stats.first_frame_at - t0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from .mapping import CONTINUOUS, Binding, Controller, all_actions, replace_binding, save_mapping
+from .mapping import Binding, Controller, all_actions, is_continuous, replace_binding, save_mapping
 
 
 class Learn:
@@ -32,7 +32,7 @@ class Learn:
         if target not in actions:
             raise InputError(f"cannot learn '{target}': not one of {', '.join(actions)}")
         self.target = target
-        what = "a knob or fader" if target in CONTINUOUS else "a pad, key or button"
+        what = "a knob or fader" if is_continuous(target) else "a pad, key or button"
         self.message = f"learn {target}: move {what}"
 
     def cancel(self) -> None:
@@ -54,7 +54,7 @@ class Learn:
         status, ch, num, val = msg[0] & 0xF0, (msg[0] & 0x0F) + 1, msg[1], msg[2]
         if status == 0xB0:
             kind = "cc"
-        elif status == 0x90 and val > 0 and target not in CONTINUOUS:
+        elif status == 0x90 and val > 0 and not is_continuous(target):
             kind = "note"
         else:
             return None

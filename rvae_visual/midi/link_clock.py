@@ -11,18 +11,19 @@ session. Link finds its peers by multicast on the local network.
 from __future__ import annotations
 
 import time
+from types import ModuleType
 
+from ..clock import PhaseLock, TransportControl, clamp_bpm
 from ..errors import InputError
 
 LINK_POLL = 0.02  # seconds between reads of the session
 QUANTUM = 4.0  # beats per bar, the phase Link aligns
-NUDGE_GAIN = 0.5  # tempo nudge per beat of phase error
 NUDGE_MAX = 0.02  # up to 2 % off the session tempo while catching up the phase
 REALIGN_TICKS = 3.0  # a phase error this large, for REALIGN_AFTER s, moves us onto the session's phase
 REALIGN_AFTER = 1.0
 
 
-def import_link():
+def import_link() -> ModuleType:
     """The `link` module of linkpython-extern, or InputError saying how to install it."""
     try:
         import link  # type: ignore[import-not-found]
@@ -33,23 +34,30 @@ def import_link():
 
 
 class LinkClock:
-    """One Link peer. `poll(ours, our_tempo)` returns the tempo we should play (BPM)."""
+    """One Link peer (`--clock link`). `poll(ours, our_tempo)` returns the tempo we should play
+    (BPM); `drive(transport, now)` reads the session and drives the transport with it."""
 
-    def __init__(self, bpm: float, quantum: float = QUANTUM, module=None) -> None:
+    name = "link"
+
+    def __init__(self, bpm: float, quantum: float = QUANTUM, module: ModuleType | None = None) -> None:
         mod = module or import_link()
         self._link = mod.Link(float(bpm))
         self._link.enabled = True
         self.quantum = quantum
         self.tempo = float(bpm)  # the session's, as last read
         self.peers = 0
-        self.phase_error: float | None = None  # session minus us, ticks (None: not playing)
+        self.lock = PhaseLock(NUDGE_MAX, REALIGN_TICKS, REALIGN_AFTER, span=quantum * 24.0)
         self._committed = float(bpm)  # the tempo we last asked the player to play
         self._last_poll = 0.0
-        self._off_since: float | None = None  # when the phase error went beyond REALIGN_TICKS
         self.restart = False  # set by poll(): move our transport to `restart_tick` (heard at `restart_at`)
         self.restart_tick = 0.0  # the session's bar phase in ticks
         self.restart_at = 0.0  # time.monotonic() seconds
         self.restarts = 0
+
+    @property
+    def phase_error(self) -> float | None:
+        """The session's bar phase minus ours, ticks (None: not playing or alone)."""
+        return self.lock.error
 
     def due(self, now: float) -> bool:
         """True when it is time to read the session again."""
@@ -72,35 +80,36 @@ class LinkClock:
             link.commitAppSessionState(s)
         self.tempo = float(s.tempo())
         factor = 1.0
-        self.phase_error = None
         self.restart = False
         if ours is not None and ours > 0.0 and self.peers > 0:
             beats = float(s.phaseAtTime(now_us, self.quantum))
-            mine = (ours / 24.0) % self.quantum
-            e = (beats - mine + self.quantum / 2.0) % self.quantum - self.quantum / 2.0
-            self.phase_error = e * 24.0
-            factor = 1.0 + max(-NUDGE_MAX, min(NUDGE_MAX, NUDGE_GAIN * e))
-            self._realign(beats, mono)
+            factor = self.lock.update(beats * 24.0, ours, mono)
+            if self.lock.resync_due:  # far off for a while: onto the session's bar phase
+                self.restart = True
+                self.restart_tick = beats * 24.0
+                self.restart_at = mono
+                self.restarts += 1
         else:
-            self._off_since = None
-        self._committed = min(300.0, max(40.0, self.tempo * factor))
+            self.lock.release()
+        self._committed = clamp_bpm(self.tempo * factor)
         return self._committed
 
-    def _realign(self, beats: float, mono: float) -> None:
-        """Far off for a while: ask to play from the session's bar phase `beats`, as it is at
-        time.monotonic() `mono` (the transport carries it on to when it takes it up)."""
-        if abs(self.phase_error or 0.0) < REALIGN_TICKS:
-            self._off_since = None
+    def drive(self, transport: TransportControl, now: float) -> None:
+        """Every poll of the MIDI input thread: read the session now and then, and play its
+        tempo and bar phase."""
+        if not self.due(now):
             return
-        if self._off_since is None:
-            self._off_since = mono
-            return
-        if mono - self._off_since >= REALIGN_AFTER:
-            self.restart = True
-            self.restart_tick = beats * 24.0
-            self.restart_at = mono
-            self.restarts += 1
-            self._off_since = None
+        ours = transport.heard_position() if transport.playing else None
+        before = self._committed
+        tempo = self.poll(ours, transport.tempo)
+        if self.restart:
+            transport.locate(self.restart_tick, self.restart_at)
+        if abs(tempo - before) >= 0.01 or abs(tempo - transport.tempo) >= 0.01:
+            transport.follow_tempo(tempo)
+
+    def status(self) -> str:
+        """One HUD line."""
+        return link_status(self)
 
     def close(self) -> None:
         """Leave the session."""

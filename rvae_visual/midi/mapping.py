@@ -29,43 +29,50 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..controls import CONTINUOUS, DEFAULT_INSTRUMENTS, TOGGLE, TRIGGER, Vocabulary, vocabulary
 from ..errors import InputError
 from ..toml_file import read_toml
 
-DEFAULT_INSTRUMENTS = ("kick", "snare", "hihat")
-
-# continuous actions and their value range in the app's units
-CONTINUOUS: dict[str, tuple[float, float]] = {
-    "head_x": (0.0, 1.0),
-    "head_y": (0.0, 1.0),
-    "threshold": (0.0, 1.0),
-    "noise": (0.0, 1.0),
-    "tempo": (60.0, 180.0),  # BPM; a 0-127 knob moves in steps under 1 BPM
-}
-TRIGGERS = ("start_stop", "next_model", "prev_model", "next_kit", "prev_kit")
 ABSOLUTE = "absolute"
 RELATIVE_MODES = ("relative-twos", "relative-offset", "relative-sign")
 SWITCH_MODES = ("momentary", "latch", "on")
 TAKEOVERS = ("soft", "jump")
 
 
+def _vocab(instruments: Sequence[str]) -> Vocabulary:
+    return vocabulary(tuple(instruments))
+
+
 def switch_actions(instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> tuple[str, ...]:
     """On/off actions: one mute per instrument, mute_all and listen."""
-    return tuple(f"mute_{n}" for n in instruments) + ("mute_all", "listen")
+    return tuple(c.name for c in _vocab(instruments).of_kind(TOGGLE))
 
 
 def all_actions(instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> tuple[str, ...]:
-    """Every action a binding may name."""
-    return tuple(CONTINUOUS) + switch_actions(instruments) + TRIGGERS
+    """Every action a binding may name (the vocabulary's controls but the window's own)."""
+    return _vocab(instruments).bindable()
 
 
-def default_mode(action: str) -> str:
+def is_continuous(action: str, instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> bool:
+    """True for a knob-like action (a value in a range)."""
+    c = _vocab(instruments).get(action)
+    return c is not None and c.kind == CONTINUOUS
+
+
+def default_mode(action: str, instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> str:
     """The mode a new binding for `action` gets."""
-    if action in CONTINUOUS:
+    c = _vocab(instruments).get(action)
+    if c is not None and c.kind == CONTINUOUS:
         return ABSOLUTE
-    if action in TRIGGERS:
+    if c is not None and c.kind == TRIGGER:
         return "trigger"
     return "momentary"
+
+
+def knob_range(action: str, instruments: Sequence[str] = DEFAULT_INSTRUMENTS) -> tuple[float, float]:
+    """The range a knob bound to `action` covers by default, in the action's units."""
+    c = _vocab(instruments).get(action)
+    return c.knob_range if c is not None and c.kind == CONTINUOUS else (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class Binding:
     @property
     def value_range(self) -> tuple[float, float]:
         """(min, max) in the action's units."""
-        lo, hi = CONTINUOUS.get(self.action, (0.0, 1.0))
+        lo, hi = knob_range(self.action)
         return (lo if self.lo is None else self.lo, hi if self.hi is None else self.hi)
 
     def source(self) -> str:
@@ -186,8 +193,8 @@ def mapping_from_dict(data: dict, source: str = "mapping",
             channel = ch
         else:
             raise bad(f"{where}: channel = {ch!r}, expected 1-16 or \"any\"")
-        mode = t.get("mode", default_mode(action))
-        if action in CONTINUOUS:
+        mode = t.get("mode", default_mode(action, instruments))
+        if is_continuous(action, instruments):
             if kind == "note":
                 raise bad(f"{where}: a continuous action needs a cc, not a note")
             allowed: tuple[str, ...] = (ABSOLUTE,) + RELATIVE_MODES
@@ -372,7 +379,7 @@ class Controller:
 
     def _apply(self, b: Binding, st: _KnobState, val: int, pressed: bool, out: list) -> None:
         a = b.action
-        if a in CONTINUOUS:
+        if b.mode == ABSOLUTE or b.mode in RELATIVE_MODES:
             if b.mode == ABSOLUTE:
                 self._absolute(b, st, val, out)
             else:

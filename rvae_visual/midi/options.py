@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from ..commands.common import number_in, number_list
+from ..argtypes import number_in, number_list
 
 
 channel_list = number_list(1, 16, "MIDI channel", "10 or 10,10,11")

@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 from .clock_in import ClockFollower
 from .learn import Learn
-from .mapping import CONTINUOUS, Controller
+from ..controls import CONTINUOUS, vocabulary
+from .mapping import Controller
 from .ports import MidiInput
 
 MAX_PER_POLL = 4096  # messages taken from one port per poll, so one flood cannot starve the rest
@@ -26,7 +27,9 @@ MAX_PER_POLL = 4096  # messages taken from one port per poll, so one flood canno
 class Coalescer:
     """Pending actions: continuous ones last-value-wins, the others in arrival order."""
 
-    def __init__(self, continuous: Sequence[str] = tuple(CONTINUOUS)) -> None:
+    def __init__(self, continuous: Sequence[str] | None = None) -> None:
+        if continuous is None:
+            continuous = [c.name for c in vocabulary().of_kind(CONTINUOUS)]
         self.continuous = frozenset(continuous)
         self.values: dict[str, float] = {}
         self.events: list[tuple[str, float]] = []

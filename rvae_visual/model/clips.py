@@ -2,8 +2,10 @@
 
 Reading: any Standard MIDI File (type 0 or 1, any ticks per quarter, any number of tracks).
 Positions are measured in quarter notes from the file's own ticks, so tempo changes never move
-the grid; bars are 4 quarters from the file start. Each drum note goes to the nearest of the
-96 ticks of its bar, keeping the signed remainder as its microtiming offset in [-0.5, 0.5) ticks.
+the grid; a Pattern is 4 beats from the file start: 4 quarters in 4/4, 4 dotted quarters in
+12/8 (one bar) and 6/8 (two bars). Other meters are refused. Each drum note goes to a tick and a
+signed microtiming offset by one of the readings of `reading.py` (default: its intended grid
+position; or the nearest tick).
 
 Writing: Patterns to a Standard MIDI File at 1920 ticks per quarter (a multiple of every common
 resolution: 24, 48, 96, 192, 480, 960), with microtiming, velocities, a tempo, and the end of the
@@ -13,7 +15,6 @@ track exactly on the loop's last bar line.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -23,7 +24,8 @@ import numpy as np
 
 from ..drum_map import DrumMap, default_drum_map
 from ..errors import ClipError
-from ..pattern import PPQN, QUARTERS_PER_BAR, TICKS_PER_BAR, Pattern, velocity_byte
+from ..pattern import METER_4_4, QUARTERS_PER_BAR, TICKS_PER_BAR, Meter, Pattern, meter_of, velocity_byte
+from .reading import DEFAULT_READING, check_reading, place, subdivisions_used
 
 MAX_CLIP_BYTES = 4 * 1024 * 1024  # a drum clip is a few kB; anything this big is not one
 OUT_TPQ = 1920
@@ -66,8 +68,8 @@ class Clip:
     """A clip read into Patterns, with what happened to its notes on the way."""
 
     path: str
-    bpm: float
-    n_bars: int  # bars in the loop (kept + skipped)
+    bpm: float  # beats (24 ticks: quarters, or dotted quarters in 12/8 and 6/8) a minute
+    n_bars: int  # Patterns in the loop (kept + skipped)
     patterns: list[Pattern]  # kept bars, in order
     bar_indices: list[int]  # index of each kept bar in the loop
     hits: dict[str, int]  # hits kept, per instrument
@@ -77,6 +79,9 @@ class Clip:
     kept_notes: list[KeptNote] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drum_map: DrumMap | None = None
+    meter: Meter = METER_4_4
+    reading: str = DEFAULT_READING
+    subdivisions: list[str] = field(default_factory=list)  # what the notes were read on
 
     @property
     def name(self) -> str:
@@ -85,8 +90,8 @@ class Clip:
 
     @property
     def loop_quarters(self) -> float:
-        """Loop length in quarter notes."""
-        return float(self.n_bars * QUARTERS_PER_BAR)
+        """Loop length in quarter notes (`n_bars` Patterns of 4 beats)."""
+        return float(self.n_bars * QUARTERS_PER_BAR * self.meter.quarters_per_beat)
 
 
 def read_midi_file(path: str | Path) -> mido.MidiFile:
@@ -156,8 +161,10 @@ def read_clip(
     path: str | Path,
     drum_map: DrumMap | None = None,
     min_hits: int = 1,
+    reading: str = DEFAULT_READING,
 ) -> Clip:
-    """Read a drum clip into one Pattern per bar; raises ClipError (one line) when unusable."""
+    """Read a drum clip into one Pattern per 4 beats; raises ClipError (one line) when unusable.
+    `reading`: "musical" or "nearest" (see `reading.py`)."""
     dm = drum_map or default_drum_map()
     p = Path(path)
     mid = read_midi_file(p)
@@ -165,14 +172,29 @@ def read_clip(
         content = read_midi_notes(mid)
     except Exception as e:
         raise ClipError(f"{p}: corrupt MIDI file ({e})") from None
-    return clip_from_notes(content, str(p), dm, min_hits)
+    return clip_from_notes(content, str(p), dm, min_hits, reading)
 
 
-def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int = 1) -> Clip:
+def clip_meter(content: MidiContent, path: str) -> Meter:
+    """The one meter of a file (4/4 without a time signature); ClipError for another meter or
+    for a change of meter."""
+    names = list(dict.fromkeys(f"{n}/{d}" for n, d in content.time_signatures))
+    if len(names) > 1:
+        raise ClipError(f"{path}: changes meter ({', '.join(names)}); a clip is read in one meter")
+    if not names:
+        return METER_4_4
+    num, den = content.time_signatures[0]
+    try:
+        return meter_of(num, den)
+    except ValueError as e:
+        raise ClipError(f"{path}: {e}") from None
+
+
+def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int = 1,
+                    reading: str = DEFAULT_READING) -> Clip:
     """Turn the notes of a file into Patterns (see `read_clip`)."""
-    for num, den in content.time_signatures:
-        if (num, den) != (4, 4):
-            raise ClipError(f"{path}: time signature {num}/{den}; only 4/4 clips are read")
+    check_reading(reading)
+    meter = clip_meter(content, path)
     if not content.notes:
         raise ClipError(f"{path}: no notes at all, nothing to learn")
     warnings: list[str] = []
@@ -201,12 +223,19 @@ def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int 
             f"the map takes {', '.join(f'{a} {list(b)}' for a, b in zip(dm.instruments, dm.notes))})"
         )
 
-    n_bars = max(1, int(round(content.length_quarters / QUARTERS_PER_BAR)))
+    tpq = meter.ticks_per_quarter
+    length_ticks = content.length_quarters * tpq
+    n_meter_bars = max(1, int(round(length_ticks / meter.ticks_per_bar)))
+    if n_meter_bars % meter.bars_per_pattern:  # an odd number of 6/8 bars: the loop twice
+        repeat = n_meter_bars * meter.ticks_per_bar / tpq
+        mapped = mapped + [(inst, Note(n.quarter + repeat, n.channel, n.note, n.velocity))
+                           for inst, n in mapped]
+        n_meter_bars *= 2
+    n_bars = n_meter_bars // meter.bars_per_pattern
+    ticks, offs_read, subs = place(np.array([n.quarter * tpq for _, n in mapped]), meter, reading)
     placed: list[tuple[int, int, float, KeptNote]] = []  # (abs tick, inst, offset, note)
-    for inst, n in mapped:
-        grid = n.quarter * PPQN
-        tick = math.floor(grid + 0.5)
-        placed.append((tick, inst, grid - tick, KeptNote(inst, n.quarter, n.velocity)))
+    for (inst, n), tick, off in zip(mapped, ticks.tolist(), offs_read.tolist()):
+        placed.append((tick, inst, off, KeptNote(inst, n.quarter, n.velocity)))
     last_tick = max(t for t, *_ in placed)
     if last_tick > n_bars * TICKS_PER_BAR:  # notes beyond the file's length extend the loop
         n_bars = last_tick // TICKS_PER_BAR + 1
@@ -219,8 +248,10 @@ def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int 
     owner: dict[tuple[int, int], KeptNote] = {}
     collisions = 0
     for tick, inst, off, kn in placed:
-        if tick >= loop_ticks:  # rounds onto the downbeat after the loop: it is the loop's tick 0
+        if tick >= loop_ticks:  # read onto the downbeat after the loop: it is the loop's tick 0
             tick -= loop_ticks
+        elif tick < 0:  # read onto the loop's first tick from before it (cannot happen today)
+            tick += loop_ticks
         bar, t = divmod(tick, TICKS_PER_BAR)
         key = (tick, inst)
         if key in owner:
@@ -244,7 +275,7 @@ def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int 
     hits = {name: int(onsets[keep, i].sum()) for i, name in enumerate(dm.instruments)}
     return Clip(
         path=path,
-        bpm=content.bpm,
+        bpm=content.bpm / meter.quarters_per_beat,
         n_bars=n_bars,
         patterns=[Pattern(onsets[b], vels[b], offs[b]) for b in keep],
         bar_indices=keep,
@@ -255,6 +286,9 @@ def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int 
         kept_notes=kept_notes,
         warnings=warnings,
         drum_map=dm,
+        meter=meter,
+        reading=reading,
+        subdivisions=subdivisions_used(subs),
     )
 
 
@@ -268,19 +302,23 @@ def patterns_to_midi(
     n_bars: int | None = None,
     note_quarters: float = 0.125,
     mutes: Iterable[bool] | None = None,
+    meter: Meter = METER_4_4,
 ) -> mido.MidiFile:
     """A type-0 MIDI file of `patterns` played bar after bar (or at `bar_indices` of an
     `n_bars` loop): notes from the drum map, velocities 1-127, microtiming applied, the tempo,
     and end of track exactly on the last bar line. A hit before the loop start (negative offset
     on tick 0 of bar 0) is written at the loop's end, where it sounds when the loop repeats.
-    `channel` is 1-16 (default: the drum map's, normally 10); note length in quarters."""
+    `channel` is 1-16 (default: the drum map's, normally 10); note length in quarters. `bpm` is
+    beats (24 ticks) a minute; the file gets the `meter`'s time signature (a 6/8 Pattern is two
+    bars of it) and the tempo of its quarter note."""
     dm = drum_map or default_drum_map()
     ch = (channel if channel is not None else dm.channel) - 1
     if not 0 <= ch <= 15:
         raise ValueError(f"MIDI channel {ch + 1} is outside 1-16")
     idx = list(bar_indices) if bar_indices is not None else list(range(len(patterns)))
     total_bars = n_bars if n_bars is not None else (max(idx) + 1 if idx else 0)
-    loop = total_bars * TICKS_PER_BAR * OUT_TPQ // PPQN  # in file ticks
+    file_per_tick = OUT_TPQ / meter.ticks_per_quarter  # 80 (4/4) or 120 (12/8, 6/8)
+    loop = int(round(total_bars * TICKS_PER_BAR * file_per_tick))  # in file ticks
     muted = list(mutes) if mutes is not None else [False] * dm.n_instruments
     events: list[tuple[int, int, int, int]] = []  # (time, order, note, velocity); order: off first
     length = max(1, round(note_quarters * OUT_TPQ))
@@ -292,7 +330,7 @@ def patterns_to_midi(
         for h in pat.hits(threshold):
             if muted[h.instrument]:
                 continue
-            pos = (bar * TICKS_PER_BAR + h.tick + h.offset) * OUT_TPQ / PPQN
+            pos = (bar * TICKS_PER_BAR + h.tick + h.offset) * file_per_tick
             start = int(round(pos))
             if start < 0:
                 start += loop
@@ -306,8 +344,10 @@ def patterns_to_midi(
     events.sort()
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name="rvae-visual", time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=meter.numerator,
+                                  denominator=meter.denominator, time=0))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm * meter.quarters_per_beat),
+                                  time=0))
     now = 0
     for t, on, note, vel in events:
         kind = "note_on" if on else "note_off"
@@ -339,10 +379,10 @@ def roundtrip_error_ms(clip: Clip) -> tuple[float, int]:
     """
     dm = clip.drum_map or default_drum_map()
     mid = patterns_to_midi(clip.patterns, clip.bpm, dm, threshold=0.5,
-                           bar_indices=clip.bar_indices, n_bars=clip.n_bars)
+                           bar_indices=clip.bar_indices, n_bars=clip.n_bars, meter=clip.meter)
     back = read_midi_notes(mido.MidiFile(file=io.BytesIO(midi_bytes(mid))))
     loop = clip.loop_quarters
-    ms_per_quarter = 60000.0 / clip.bpm
+    ms_per_quarter = 60000.0 / (clip.bpm * clip.meter.quarters_per_beat)
     worst = 0.0
     lost = 0
     for i in range(dm.n_instruments):
@@ -365,7 +405,7 @@ def grid16_moved(clip: Clip, limit_ms: float = 10.0) -> int:
     if not clip.kept_notes:
         return 0
     q = np.array([k.quarter for k in clip.kept_notes]) * 4.0
-    moved_ms = np.abs(q - np.round(q)) / 4.0 * 60000.0 / clip.bpm
+    moved_ms = np.abs(q - np.round(q)) / 4.0 * 60000.0 / (clip.bpm * clip.meter.quarters_per_beat)
     return int(np.count_nonzero(moved_ms > limit_ms))
 
 

@@ -14,7 +14,13 @@ import numpy as np
 ENCODER_LAYERS = ("enc_on", "enc_vel", "enc_ts", "enc_merge", "z_mean", "z_logvar")
 DECODER_LAYERS = ("dec_in", "dec_on", "dec_vel", "dec_ts", "out_on", "out_vel", "out_ts")
 LAYERS = ENCODER_LAYERS + DECODER_LAYERS
-OFFSET_MAX = np.float32(0.5) - np.float32(2.0 ** -20)  # offsets stay inside [-0.5, 0.5)
+OFFSET_MAX = np.float32(0.5) - np.float32(2.0 ** -20)  # offsets of a timing_scale 2 model: [-0.5, 0.5)
+
+
+def offset_range(timing_scale: float) -> tuple[np.float32, np.float32]:
+    """Offsets (ticks) a decoder with `timing_scale` gives: [-1/scale, 1/scale), as float32."""
+    lim = np.float32(1.0 / float(timing_scale))
+    return -lim, lim - lim * np.float32(2.0 ** -20)
 
 
 def layer_shapes(dim: int, hidden: int, latent: int = 2) -> dict[str, tuple[int, int]]:
@@ -57,7 +63,7 @@ class NumpyVAE:
     """Encoder and decoder of a trained model, numpy float32.
 
     `decode` gives (N, 3, instruments, ticks): onset probability, velocity 0..1, offset in
-    ticks [-0.5, 0.5). `encode` gives latent means (N, latent)."""
+    ticks within +-1/timing_scale (`offset_range`). `encode` gives latent means (N, latent)."""
 
     def __init__(self, weights: Mapping[str, np.ndarray], n_instruments: int, ticks: int,
                  leaky_slope: float = 0.3, timing_scale: float = 2.0) -> None:
@@ -69,6 +75,7 @@ class NumpyVAE:
         self.latent = w["dec_in.W"].shape[0]
         self.slope = float(leaky_slope)
         self.timing_scale = float(timing_scale)
+        self.offset_lo, self.offset_hi = offset_range(self.timing_scale)
         self.w = w
         h = self.hidden
         # the three heads' first layers as one matmul, their output layers as one batched matmul
@@ -101,7 +108,7 @@ class NumpyVAE:
         offsets (ticks), each a contiguous block (what the grid keeps)."""
         out = self.decode_raw(z)
         out[2] *= np.float32(1.0 / self.timing_scale)
-        np.clip(out[2], -0.5, OFFSET_MAX, out=out[2])
+        np.clip(out[2], self.offset_lo, self.offset_hi, out=out[2])
         return out.reshape(3, out.shape[1], self.n_instruments, self.ticks)
 
     def decode(self, z: np.ndarray) -> np.ndarray:

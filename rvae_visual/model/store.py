@@ -4,7 +4,11 @@
     model = load_model("trap")      # a bundled model by name
     model = load_model("my.npz")    # a model file
     pattern = model.decode_pattern(0.5, -1.2)
-    grid = model.grid()             # 30 x 30 cell centres over [-3, 3]^2
+    grid = model.grid()             # 30 x 30 cell centres over the model's window
+
+Every decoded onset probability has gone through the model's hit rule (`hitrule.HitRule`), so
+whatever thresholds a Pattern (map picture, audio, MIDI out, render, export) plays hits a
+drummer could play.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import numpy as np
 
 from ..drum_map import DrumMap
 from ..errors import InputError
-from ..pattern import TICKS_PER_BAR, Pattern
+from ..pattern import TICKS_PER_BAR, Meter, Pattern
 from .bundled import bundled_models, default_model_name, find_bundled
 from .decoder import NumpyVAE
-from .grid import GRID_EXTENT, GRID_N, LatentGrid, build_grid
+from .grid import GRID_N, LatentGrid, build_grid
+from .hitrule import LEGACY_WINDOW, HitRule
+from .reading import check_reading
 from .modelfile import read_model_file
 
 __all__ = ["PlayModel", "load_model", "bundled_models", "default_model_name", "model_from_arrays"]
@@ -47,6 +53,14 @@ class PlayModel:
         self.landmarks: list[tuple[str, float, float]] = [
             (landmark_label(m), float(m["z"][0]), float(m["z"][1])) for m in meta.get("landmarks", [])
         ]
+        self.meter = Meter.from_dict(meta.get("meter"))
+        self.reading = check_reading(rep.get("reading", "nearest"))
+        window = meta.get("window") or LEGACY_WINDOW
+        self.window: tuple[float, float, float, float] = tuple(float(v) for v in window)  # type: ignore[assignment]
+        if len(self.window) != 4 or not (self.window[0] < self.window[1] and self.window[2] < self.window[3]):
+            raise InputError(f"{source}: corrupt model file (map window {window!r})")
+        rule = meta.get("hit_rule")
+        self.hit_rule: HitRule | None = HitRule.from_dict(rule, self.drum_map.instruments) if rule else None
         self._grid: LatentGrid | None = None
 
     @property
@@ -54,14 +68,32 @@ class PlayModel:
         """Instruments per Pattern."""
         return self.drum_map.n_instruments
 
+    @property
+    def extent(self) -> float:
+        """Half-width of the map window (latent units); the window is centred on the origin."""
+        a, b, c, d = self.window
+        return max(abs(a), abs(b), abs(c), abs(d))
+
+    def decode_split(self, z: np.ndarray) -> np.ndarray:
+        """Latent points (N, 2) -> (3, N, instruments, 96) float32: onset probability after the
+        hit rule, velocity 0..1, offset in ticks (see `NumpyVAE.decode_split`)."""
+        out = self.net.decode_split(z)
+        if self.hit_rule is not None:
+            self.hit_rule.apply(out[0])
+        return out
+
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Latent points (N, 2) -> (N, 3, instruments, 96) float32: onset probability,
-        velocity 0..1, offset in ticks [-0.5, 0.5)."""
+        """Latent points (N, 2) -> (N, 3, instruments, 96) float32: onset probability (after the
+        hit rule), velocity 0..1, offset in ticks."""
+        return np.ascontiguousarray(self.decode_split(z).transpose(1, 0, 2, 3))
+
+    def decode_raw(self, z: np.ndarray) -> np.ndarray:
+        """As `decode`, without the hit rule (the network's own probabilities)."""
         return self.net.decode(z)
 
     def decode_pattern(self, z1: float, z2: float) -> Pattern:
         """The Pattern at one latent point."""
-        out = self.net.decode(np.array([[z1, z2]], np.float32))[0]
+        out = self.decode_split(np.array([[z1, z2]], np.float32))[:, 0]
         return Pattern(out[0], out[1], out[2])
 
     def encode(self, patterns: list[Pattern]) -> np.ndarray:
@@ -74,11 +106,13 @@ class PlayModel:
                                  f"'{self.name}' has {self.n_instruments}")
         return self.net.encode(np.stack([p.to_array() for p in patterns]))
 
-    def grid(self, n: int = GRID_N, extent: float = GRID_EXTENT) -> LatentGrid:
-        """The n x n decoded grid (cached: computed once per n and extent)."""
+    def grid(self, n: int = GRID_N, extent: float | None = None) -> LatentGrid:
+        """The n x n decoded grid over [-extent, extent]^2 (default: the model's window), the
+        hit rule applied (cached: computed once per n and extent)."""
+        ext = self.extent if extent is None else float(extent)
         g = self._grid
-        if g is None or g.n != n or g.extent != float(extent):
-            g = build_grid(self.net.decode_split, n, extent)
+        if g is None or g.n != n or g.extent != ext:
+            g = build_grid(self.decode_split, n, ext)
             self._grid = g
         return g
 

@@ -37,8 +37,10 @@ import torch
 
 from .. import __version__
 from ..drum_map import DrumMap, default_drum_map
-from ..pattern import PPQN, TICKS_PER_BAR
+from ..pattern import METER_4_4, PPQN, TICKS_PER_BAR, Meter
 from .clips import Clip
+from .hitrule import HitRule, fit_window, hit_figures, inside_window
+from .reading import DEFAULT_READING, offset_limit
 from .decoder import LAYERS, NumpyVAE, fold_batchnorm
 from .vae import (BN_EPS, LEAKY_SLOPE, TIMING_SCALE, TS_LOSS_COEF, VEL_LOSS_COEF, DenseBN, RhythmVAE,
                   default_loss, paper_loss)
@@ -79,6 +81,9 @@ class RecipeConfig:
     velocity_coef: float = 1.0  # x vae.VEL_LOSS_COEF
     pos_weight: float = 2.0  # weight of true hits in the onset BCE
     timing_instrument_bias: bool = True  # see vae.RhythmVAE
+    # the timing loss per tick of error is kept as at timing_scale 2 (offsets of +-0.5 tick)
+    # whatever the reading's offset range (default recipe only)
+    timing_per_tick: bool = True
 
 
 # The original's settings (see the module docstring).
@@ -109,21 +114,35 @@ def recipe_config(recipe: str, epochs: int | None = None, **overrides) -> Recipe
 @dataclass
 class TrainSet:
     """Training bars: arrays (N, 3, instruments, 96) float32 (offsets in ticks), and where each
-    bar comes from."""
+    bar comes from; all read in one meter with one reading."""
 
     arrays: np.ndarray
     clip_index: np.ndarray  # (N,) index into `clips`
     bar_index: list[int]  # bar of the clip's loop
     clips: list[dict]  # name, file, bpm, bars
+    meter: Meter = METER_4_4
+    reading: str = DEFAULT_READING
 
     @property
     def n_bars(self) -> int:
         """Number of bars."""
         return int(self.arrays.shape[0])
 
+    @property
+    def timing_scale(self) -> float:
+        """Network timing unit per tick of offset: 1 / the reading's largest offset."""
+        return 1.0 / offset_limit(self.reading)
+
 
 def trainset_from_clips(clips: Sequence[Clip]) -> TrainSet:
-    """Collect the bars of clips (as read by `read_clip` / `scan`)."""
+    """Collect the bars of clips (as read by `read_clip` / `scan`); ValueError when they were
+    read in different meters or with different readings."""
+    meters = sorted({c.meter.name for c in clips})
+    readings = sorted({c.reading for c in clips})
+    if len(meters) > 1:
+        raise ValueError(f"clips in different meters ({', '.join(meters)}); train one meter at a time")
+    if len(readings) > 1:
+        raise ValueError(f"clips read in different ways ({', '.join(readings)})")
     arrays, cidx, bidx, info = [], [], [], []
     for i, c in enumerate(clips):
         # the file name only: a model file carries no folder names from the trainer's disk
@@ -135,7 +154,47 @@ def trainset_from_clips(clips: Sequence[Clip]) -> TrainSet:
             bidx.append(int(b))
     if not arrays:
         raise ValueError("no bars to train on")
-    return TrainSet(np.stack(arrays).astype(np.float32), np.asarray(cidx), bidx, info)
+    return TrainSet(np.stack(arrays).astype(np.float32), np.asarray(cidx), bidx, info,
+                    clips[0].meter, clips[0].reading)
+
+
+def velocity_means(arrays: np.ndarray, instruments: Sequence[str]) -> dict[str, float]:
+    """Mean velocity (0..1) of each drum's hits in bars (N, 3, I, ticks); 0.0 for a drum never hit
+    (the velocity baseline of `eval`)."""
+    out = {}
+    for i, n in enumerate(instruments):
+        hit = arrays[:, 0, i] > 0.5
+        out[n] = round(float(arrays[:, 1, i][hit].mean()), 5) if hit.any() else 0.0
+    return out
+
+
+# Below this many clips or bars a map is a few plateaus, not a continuous space: measured on the
+# bundled gmd sets, a model of 1 clip has its largest plateau at 40-60 % of the 900 points
+# and 2-3 clips at 15-30 %; 6 clips or more at under 10 %.
+FEW_CLIPS = 6
+FEW_BARS = 12
+
+
+def training_warnings(data: TrainSet, paths: Sequence[str] | None = None) -> list[str]:
+    """What to warn about before training: too few clips for a continuous map; files that are
+    identical (the same bars twice); `paths` are the clips' files, in `data.clips` order."""
+    out = []
+    n_clips = len(data.clips)
+    if n_clips < FEW_CLIPS or data.n_bars < FEW_BARS:
+        out.append(f"{n_clips} clip{'s' if n_clips != 1 else ''}, {data.n_bars} bars: too few for "
+                   f"a continuous map (with fewer than {FEW_CLIPS} clips or {FEW_BARS} bars the map "
+                   "is a few large plateaus of one rhythm each); a dozen clips is a good size")
+    seen: dict[bytes, int] = {}
+    for i in range(n_clips):
+        rows = np.nonzero(data.clip_index == i)[0]
+        key = data.arrays[rows].tobytes()
+        if key in seen:
+            a = data.clips[seen[key]]["file"]
+            b = data.clips[i]["file"]
+            out.append(f"{a} and {b} are identical: the same bars count twice")
+        else:
+            seen[key] = i
+    return out
 
 
 @dataclass
@@ -173,12 +232,12 @@ class TrainResult:
         return self.history[self.best_epoch - 1]["val_loss"]
 
 
-def _to_tensors(a: np.ndarray, rows: np.ndarray | None = None
+def _to_tensors(a: np.ndarray, rows: np.ndarray | None = None, scale: float = TIMING_SCALE
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     x = a if rows is None else a[rows]
     n = x.shape[0]
     flat = torch.from_numpy(np.ascontiguousarray(x.reshape(n, 3, -1)))
-    return flat[:, 0], flat[:, 1], flat[:, 2] * TIMING_SCALE
+    return flat[:, 0], flat[:, 1], flat[:, 2] * scale
 
 
 def rotate_beats(arrays: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
@@ -306,21 +365,26 @@ def train(data: TrainSet, recipe: str = "default", epochs: int | None = None, se
         model.eval()
         weights = export_weights(model)
     seconds = time.perf_counter() - t0
-    net = NumpyVAE(weights, dm.n_instruments, TICKS_PER_BAR, LEAKY_SLOPE, TIMING_SCALE)
+    net = NumpyVAE(weights, dm.n_instruments, TICKS_PER_BAR, LEAKY_SLOPE, data.timing_scale)
     means = net.encode(data.arrays)
     landmarks = [
         {"clip": data.clips[int(c)]["name"], "bar": int(b), "z": [round(float(m[0]), 5), round(float(m[1]), 5)]}
         for c, b, m in zip(data.clip_index, data.bar_index, means)
     ]
+    window = fit_window(means)
+    rule = HitRule.from_bars(data.arrays[:, 0])
     meta = {
         "package_version": __version__,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "representation": {"ticks": TICKS_PER_BAR, "ppqn": PPQN, "instruments": list(dm.instruments),
                            "matrices": ["onset", "velocity", "offset"],
-                           "offset_unit": "ticks, [-0.5, 0.5)"},
+                           "offset_unit": f"ticks, [-{offset_limit(data.reading):g}, "
+                                          f"{offset_limit(data.reading):g})",
+                           "reading": data.reading},
         "drum_map": dm.to_dict(),
         "arch": {"hidden": cfg.hidden, "latent": 2, "leaky_slope": LEAKY_SLOPE,
-                 "timing_scale": TIMING_SCALE, "batchnorm": "folded", "bn_eps": BN_EPS},
+                 "timing_scale": data.timing_scale, "batchnorm": "folded", "bn_eps": BN_EPS},
+        "meter": data.meter.to_dict(),
         "recipe": cfg.recipe,
         "recipe_config": asdict(cfg),
         "seed": seed,
@@ -332,6 +396,11 @@ def train(data: TrainSet, recipe: str = "default", epochs: int | None = None, se
         "clips": data.clips,
         "bars": data.n_bars,
         "landmarks": landmarks,
+        "window": list(window),
+        "window_inside": round(inside_window(means, window), 4),
+        "hit_rule": rule.to_dict(dm.instruments),
+        "clip_figures": hit_figures(data.arrays[:, 0] > 0.5, dm.instruments),
+        "velocity_means": velocity_means(data.arrays, dm.instruments),
     }
     return TrainResult(weights, meta, history, seconds, best, len(history), reason)
 
@@ -393,7 +462,7 @@ def _train_paper(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, should_
         losses = []
         for _ in range(n_batch):
             sel, tr_ptr = cyclic(train_idx, tr_ptr, cfg.batch_size)
-            batch = _to_tensors(train_a, sel)
+            batch = _to_tensors(train_a, sel, data.timing_scale)
             mu, logvar, out = model(*batch)
             loss, _ = paper_loss(batch, mu, logvar, out)
             opt.zero_grad()
@@ -403,7 +472,7 @@ def _train_paper(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, should_
         val = None
         if len(test_a):
             sel, te_ptr = cyclic(test_idx, te_ptr, cfg.paper_val_batch)
-            batch = _to_tensors(test_a, sel)
+            batch = _to_tensors(test_a, sel, data.timing_scale)
             with torch.no_grad():
                 mu, logvar, out = model(*batch)
                 val = float(paper_loss(batch, mu, logvar, out)[0])
@@ -418,19 +487,20 @@ def _train_paper(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, should_
     return model, history, len(history), reason, cfg
 
 
-def _default_loss(cfg: RecipeConfig, batch, mu, logvar, out, beta: float):
+def _default_loss(cfg: RecipeConfig, batch, mu, logvar, out, beta: float, ts_factor: float = 1.0):
     return default_loss(batch, mu, logvar, out, beta, cfg.off_hit_weight, cfg.timing_loss,
                         cfg.velocity_loss, cfg.huber_delta, cfg.pos_weight,
-                        VEL_LOSS_COEF * cfg.velocity_coef, TS_LOSS_COEF * cfg.timing_coef)
+                        VEL_LOSS_COEF * cfg.velocity_coef, TS_LOSS_COEF * cfg.timing_coef * ts_factor)
 
 
-def _evaluate_default(model: RhythmVAE, batch, cfg: RecipeConfig) -> tuple[float, float]:
+def _evaluate_default(model: RhythmVAE, batch, cfg: RecipeConfig, ts_factor: float = 1.0
+                      ) -> tuple[float, float]:
     """Validation at the latent mean (deterministic): (loss with full KL, onset F1 at 0.5)."""
     model.eval()
     with torch.no_grad():
         mu, logvar = model.encode(*batch)
         out = model.decode_logits(mu)
-        loss = float(_default_loss(cfg, batch, mu, logvar, out, 1.0)[0])
+        loss = float(_default_loss(cfg, batch, mu, logvar, out, 1.0, ts_factor)[0])
         pred = out[0] > 0.0
         true = batch[0] > 0.5
         tp = int((pred & true).sum())
@@ -447,7 +517,10 @@ def _train_default(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, shoul
     n_val = int(round(n * cfg.val_fraction)) if n >= 6 else 0
     val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
     train_a = data.arrays[train_rows]
-    val_batch = _to_tensors(data.arrays, val_rows) if n_val else None
+    scale = data.timing_scale
+    ts_factor = (TIMING_SCALE / scale) ** (2 if cfg.timing_loss == "mse" else 1) \
+        if cfg.timing_per_tick else 1.0
+    val_batch = _to_tensors(data.arrays, val_rows, scale) if n_val else None
     epochs = cfg.epochs or auto_epochs(cfg, len(train_a))
     cfg = replace(cfg, epochs=epochs)
     warmup = max(1, int(round(epochs * cfg.warmup_fraction)))
@@ -472,9 +545,9 @@ def _train_default(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, shoul
         losses, weights = [], []
         for k, s in enumerate(starts):
             e = starts[k + 1] if k + 1 < len(starts) else len(a)
-            batch = _to_tensors(a[s:e])
+            batch = _to_tensors(a[s:e], None, scale)
             mu, logvar, out = model(*batch)
-            loss, _ = _default_loss(cfg, batch, mu, logvar, out, beta)
+            loss, _ = _default_loss(cfg, batch, mu, logvar, out, beta, ts_factor)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -482,7 +555,7 @@ def _train_default(data: TrainSet, cfg: RecipeConfig, seed: int, on_epoch, shoul
             weights.append(e - s)
         loss_avg = float(np.average(losses, weights=weights))
         val, val_f1 = _evaluate_default(model, val_batch if val_batch is not None else
-                                        _to_tensors(train_a), cfg)
+                                        _to_tensors(train_a, None, scale), cfg, ts_factor)
         score = -val_f1 if cfg.val_metric == "f1" else val
         if val_batch is None:
             val = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..controls import NOISE_MAX, vocabulary
 from ..pattern import TICKS_PER_BAR, Pattern
 from .colors import (HUD_DIM, HUD_PANEL, HUD_TEXT, HUD_WARN, KNOB_ARC, KNOB_FACE,
                      instrument_colors)
@@ -19,29 +20,6 @@ from .mapview import MapGeometry
 
 if TYPE_CHECKING:
     import pygame
-
-KEY_HELP: tuple[tuple[str, str], ...] = (
-    ("Esc", "quit"),
-    ("F", "fullscreen on/off"),
-    ("Space", "start / stop"),
-    ("click head / Enter", "head heard / silent"),
-    ("click, drag", "move the head"),
-    ("Q W E (hold)", "mute kick / snare / hi-hat"),
-    ("Shift+Q W E", "latch mute"),
-    ("R", "mute all on/off"),
-    ("Up / Down", "threshold +/- 0.05 (Shift 0.01)"),
-    ("Right / Left", "noise +/- 0.05 (Shift 0.01)"),
-    ("N", "new noise seed"),
-    ("+ / -", "tempo +/- 1 BPM (Shift 5)"),
-    ("M / Shift+M", "next / previous model"),
-    ("K / Shift+K", "next / previous kit"),
-    ("C", "clear the trail"),
-    ("L", "clip landmarks on/off"),
-    ("H", "HUD on/off"),
-    ("?", "this help"),
-    ("drop a file", "model file: load it"),
-    ("drop a folder", "MIDI clips: train a new map"),
-)
 
 MARGIN_PANEL_MIN = 260  # pixels of margin beside the map needed to put the HUD there
 OVERLAY_WIDTH = 340
@@ -53,7 +31,7 @@ class HudState:
 
     threshold: float = 0.5
     noise: float = 0.0
-    noise_max: float = 1.0
+    noise_max: float = NOISE_MAX
     seed: int = 0
     bpm: float = 120.0
     playing: bool = True
@@ -74,6 +52,7 @@ class HudState:
     training: str = ""
     fps: float = 0.0
     pattern: Pattern | None = None
+    help_rows: tuple[tuple[str, str], ...] = field(default_factory=lambda: vocabulary().help_rows())
     extra: list[str] = field(default_factory=list)
 
 
@@ -116,7 +95,7 @@ class Hud:
         self._strip: pygame.Surface | None = None
         self._strip_key: tuple = ()
         self._strip_pattern: Pattern | None = None
-        self._help: tuple[int, pygame.Surface] | None = None
+        self._help: tuple[int, tuple[tuple[str, str], ...], pygame.Surface] | None = None
 
     # -- layout -----------------------------------------------------------------------------------
     @staticmethod
@@ -168,7 +147,7 @@ class Hud:
         self.knobs = {}
         if not self.visible:
             if self.show_help:
-                self._draw_help(surface, geom)
+                self._draw_help(surface, geom, st.help_rows)
             return None
         x0, y0, w, h = self.panel_rect(geom)
         self._fonts(max(16, min(30, round(geom.height / 40))))
@@ -256,7 +235,7 @@ class Hud:
             line(extra, HUD_DIM, small=True)
         line("? keys   H hide", HUD_DIM, small=True)
         if self.show_help:
-            self._draw_help(surface, geom)
+            self._draw_help(surface, geom, st.help_rows)
         return (x0, y0, w, min(h, y - y0 + pad))
 
     def _draw_knob(self, surface: pygame.Surface, cx: float, cy: float, r: int, value: float) -> None:
@@ -272,15 +251,15 @@ class Hud:
         py = cy - math.sin(a0) * r * 0.8
         pygame.draw.line(surface, (255, 255, 255), (cx, cy), (px, py), max(2, r // 8))
 
-    def _draw_help(self, surface: pygame.Surface, geom: MapGeometry) -> None:
+    def _draw_help(self, surface: pygame.Surface, geom: MapGeometry, help_rows: tuple[tuple[str, str], ...]) -> None:
         import pygame
 
         self._fonts(max(16, min(30, round(geom.height / 40))))
         assert self._font is not None
-        if self._help is None or self._help[0] != self._font_px:
+        if self._help is None or self._help[:2] != (self._font_px, help_rows):
             lh = self._font.get_linesize()
             rows = [(self._font.render(k, True, KNOB_ARC), self._font.render(v, True, HUD_TEXT))
-                    for k, v in KEY_HELP]
+                    for k, v in help_rows]
             kw = max(a.get_width() for a, _ in rows)
             vw = max(b.get_width() for _, b in rows)
             panel = pygame.Surface((kw + vw + 3 * lh, lh * (len(rows) + 2)))
@@ -291,8 +270,8 @@ class Hud:
                 panel.blit(b, (2 * lh + kw, y))
                 y += lh
             panel.set_alpha(230)
-            self._help = (self._font_px, panel)
-        panel = self._help[1]
+            self._help = (self._font_px, help_rows, panel)
+        panel = self._help[2]
         box = panel.get_rect(center=(geom.width // 2, geom.height // 2))
         surface.blit(panel, box.topleft)
 

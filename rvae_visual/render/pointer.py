@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from ..performance import NOISE_MAX, Performance, map_unit
+from ..controls import NOISE_MAX
+from ..performance import Performance, map_unit
 from .head import hits_head
 from .hud import Hud
 from .mapview import MapGeometry
