@@ -115,7 +115,7 @@ def wait_for(pred, timeout: float = 3.0, step: float = 0.01):
 
 def assert_on_time(errs, period: int, sample_rate: int) -> None:
     """MIDI timing errors (frames): within one JACK period plus 1 ms (rtmidi's events start the
-    next period), allowing for this VM's stalls: JACK drops a period now and then (TESTING.md),
+    next period), allowing for this VM's stalls: JACK drops a period now and then (docs/architecture.md),
     which delays what was sent during it. So: all but 2 % (at least all but one) on time, and
     none off by more than 10 ms."""
     import numpy as np

@@ -14,9 +14,10 @@ from rvae_visual.model.store import PlayModel, model_from_arrays
 from rvae_visual.pattern import PPQN, TICKS_PER_BAR, Pattern
 
 
-def random_weights_and_meta(seed: int = 0, hidden: int = 32, landmarks: int = 4) -> tuple[dict, dict]:
+def random_weights_and_meta(seed: int = 0, hidden: int = 32, landmarks: int = 4,
+                            drum_map=None) -> tuple[dict, dict]:
     """Random weights and the metadata of a model file (not trained: for plumbing tests)."""
-    dm = default_drum_map()
+    dm = drum_map or default_drum_map()
     rng = np.random.default_rng(seed)
     weights = {}
     for layer, (n_in, n_out) in layer_shapes(dm.n_instruments * TICKS_PER_BAR, hidden, 2).items():
@@ -34,9 +35,9 @@ def random_weights_and_meta(seed: int = 0, hidden: int = 32, landmarks: int = 4)
     return weights, meta
 
 
-def random_model(seed: int = 0, hidden: int = 32, landmarks: int = 4) -> PlayModel:
+def random_model(seed: int = 0, hidden: int = 32, landmarks: int = 4, drum_map=None) -> PlayModel:
     """A PlayModel with random weights (not trained: for geometry and plumbing tests)."""
-    weights, meta = random_weights_and_meta(seed, hidden, landmarks)
+    weights, meta = random_weights_and_meta(seed, hidden, landmarks, drum_map)
     return model_from_arrays(weights, meta, name=f"random{seed}")
 
 

@@ -2,7 +2,7 @@
 after the test process has ended.
 
 Why after: a process that loaded sounddevice aborts at exit (code 134) if jackd goes away
-first (TESTING.md). So each server we start gets a small detached reaper process that waits for
+first (docs/architecture.md). So each server we start gets a small detached reaper process that waits for
 the test process to exit and only then terminates the server.
 """
 

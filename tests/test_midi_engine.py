@@ -17,7 +17,7 @@ from rvae_visual.pattern import Pattern, samples_per_tick
 from jackcapture import RecorderProcess, onsets_after_silence
 from midijack import MidiRecorder, assert_on_time
 
-# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# Real-time timing on a VM that loses CPU to its host now and then (docs/architecture.md): a failed
 # timing assertion is retried after 20 s (CPU steal comes in stretches), at most 3 times.
 pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=20, only_rerun=["AssertionError"])
 
@@ -126,7 +126,7 @@ def test_clock_pulses_sit_on_the_ticks_of_the_audio(live):
     spt = samples_per_tick(BPM, sr)
     ticks = np.arange(len(pulses))  # pulse k is tick k, from tick 0, none missing
     want = np.array([frame(np.floor(k * spt + 0.5)) for k in ticks])
-    # JACK on this VM drops periods now and then (TESTING.md): after a dropped period the
+    # JACK on this VM drops periods now and then (docs/architecture.md): after a dropped period the
     # audio's frames move on, and the reference is only known again at the next audio onset
     pf = take.period_frames.astype(np.int64)
     gaps = pf[1:][np.diff(pf) != take.blocksize]

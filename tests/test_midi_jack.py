@@ -22,7 +22,7 @@ from rvae_visual.pattern import Pattern, samples_per_tick
 from transport_support import CLOCK_START, CLOCK_STOP, RecordingTransport
 from midijack import JackClockTransport, MidiRecorder, MonotonicTransport, assert_on_time, wait_for
 
-# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# Real-time timing on a VM that loses CPU to its host now and then (docs/architecture.md): a failed
 # timing assertion is retried after 20 s (CPU steal comes in stretches), at most 3 times.
 pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=20, only_rerun=["AssertionError"])
 

@@ -20,7 +20,7 @@ from rvae_visual.audio.offline import render_bars
 from rvae_visual.model.store import load_model
 from rvae_visual.render.mapview import MapGeometry
 
-# Real-time timing on a VM that loses CPU to its host now and then (TESTING.md): a failed
+# Real-time timing on a VM that loses CPU to its host now and then (docs/architecture.md): a failed
 # timing assertion is retried after 20 s (CPU steal comes in stretches), at most 3 times.
 pytestmark = pytest.mark.flaky(reruns=3, reruns_delay=20, only_rerun=["AssertionError"])
 

@@ -153,7 +153,7 @@ class AudioEngine:
         sd, self._sd = self._sd, None
         if sd is not None and getattr(sd, "_initialized", 0) > 0:
             try:
-                sd._terminate()  # so this process may outlive the audio server (TESTING.md)
+                sd._terminate()  # so this process may outlive the audio server (docs/architecture.md)
             except Exception:
                 pass
 

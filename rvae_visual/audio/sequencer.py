@@ -1,6 +1,6 @@
 """The sequencer, a pure function: which hits of a looping Pattern start in a window of samples.
 
-Time base (DESIGN.md): the Pattern loops every bar from transport sample `origin`; tick t of
+Time base (docs/architecture.md): the Pattern loops every bar from transport sample `origin`; tick t of
 bar b with microtiming offset o is at tick-time x = b*96 + t + o, and sounds at sample
 floor(origin + x * samples_per_tick + 0.5) (rounded half up, so every hit has exactly one
 sample). Negative offsets on tick 0 fall into the previous bar's window, positive offsets on

@@ -38,7 +38,7 @@ def _audio_section() -> tuple[list[dict], str]:
         return [], f"cannot list audio devices: {e}"
     finally:
         try:
-            sd._terminate()  # this process may outlive the audio server (TESTING.md)
+            sd._terminate()  # this process may outlive the audio server (docs/architecture.md)
         except Exception:
             pass
     if not devs:

@@ -1,6 +1,6 @@
 """Training loops of both recipes (torch), reproducible from a seed.
 
-`--recipe paper` reproduces R-VAE / M4L.RhythmVAE's loop as its code runs (see DESIGN.md,
+`--recipe paper` reproduces R-VAE / M4L.RhythmVAE's loop as its code runs (see docs/architecture.md,
 "What the originals do"): fewer than 64 clips are duplicated up to 64; the bars are shuffled
 once and split 5/6 train, 1/6 validation; every epoch runs floor(N/64) batches of 64 drawn
 cyclically from the training bars, then one validation batch of 128 drawn cyclically; the loss

@@ -1,6 +1,6 @@
 """The VAE (torch; training only) and both recipes' losses.
 
-Architecture (R-VAE / M4L.RhythmVAE, as DESIGN.md lists it): three inputs of
+Architecture (R-VAE / M4L.RhythmVAE, as docs/architecture.md lists it): three inputs of
 instruments x 96 ticks (onsets, velocities, microtiming), each Dense + BatchNorm + LeakyReLU,
 concatenated, Dense + BatchNorm + LeakyReLU, then a 2-D latent (mean, log-variance). Decoder:
 Dense + BatchNorm + LeakyReLU, then three heads Dense + BatchNorm + LeakyReLU -> Dense with

@@ -19,8 +19,7 @@ from typing import Any, Callable
 from ..pattern import TICKS_PER_BAR
 from ..session.conductor import Conductor
 from ..session.library import Loaded
-from .colors import BACKGROUND
-from .head import draw_halo, draw_head, draw_trail
+from .frame import FramePainter
 from .hud import Hud, HudState
 from .keys import key_down, key_up
 from .landmarks import Landmarks
@@ -30,7 +29,6 @@ from .window import Window
 
 MAX_FAILED_FRAMES = 300  # frames in a row that may fail before the app gives up
 UNDERFLOW_WARN_S = 5.0  # the HUD shows underflows in warning colour this long after one
-OVERHANG = 40  # pixels around the map square that the head, halo and labels may reach
 
 
 def prepare_frames(model: Any, grid: Any, threshold: float) -> object:
@@ -96,14 +94,11 @@ class App:
         self._t_start = self.clock()
         self._bar = 0
         self._tick = 0
-        self._full_redraw = True
+        self.painter = FramePainter()
         self._underflows = 0
         self._underflow_seen = -1e9
         self._failed_frames = 0
         self._last_failure = ""
-        self._last_geom: MapGeometry | None = None
-        self._last_panel: Any = None
-        self._hud_was_visible = self.hud.visible
         self._ui(self.library.current)
 
     # -- the model on screen ----------------------------------------------------------------------
@@ -112,7 +107,7 @@ class App:
         if loaded.ui is None:
             g = loaded.grid
             threshold = self.conductor.perf.threshold
-            if isinstance(loaded.prepared, type(None)) or loaded.prepared_threshold is None:
+            if loaded.prepared is None or loaded.prepared_threshold is None:
                 view = MapView(g.onsets, threshold, extent=g.extent)
             else:
                 view = MapView(g.onsets, loaded.prepared_threshold, extent=g.extent, frames=loaded.prepared)  # type: ignore[arg-type]
@@ -167,7 +162,7 @@ class App:
                 perf.hold_mute(i, False)
         elif t in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED, pygame.WINDOWEXPOSED):
             self.window.refresh()
-            self._full_redraw = True
+            self.painter.full_redraw = True
 
     def quit(self) -> None:
         """Leave the loop at the end of this frame."""
@@ -176,48 +171,18 @@ class App:
     def toggle_fullscreen(self) -> None:
         """F: fullscreen <-> window; the map re-fits."""
         self.window.toggle_fullscreen()
-        self._full_redraw = True
+        self.painter.full_redraw = True
 
     # -- drawing ----------------------------------------------------------------------------------
     def draw(self, surface: Any, position: float, now: float) -> list | None:
-        """Draw the frame for transport position `position` (ticks heard now).
-
-        Returns the screen rects that changed, or None when the whole screen must be shown:
-        from frame to frame only the map square (plus a band the head may overhang) and the HUD
-        panel change, so only they are sent to the screen."""
-        import pygame
-
-        g = MapGeometry(*surface.get_size(), self.library.extent)
+        """Draw the frame for transport position `position` (ticks heard now); returns the
+        screen rects that changed, or None when the whole screen must be shown."""
         self._tick = int(math.floor(position)) % TICKS_PER_BAR
         self._bar = int(math.floor(position / TICKS_PER_BAR))
-        hud = self.hud
-        full = (self._full_redraw or g != self._last_geom or hud.show_help
-                or hud.visible != self._hud_was_visible)
-        self._full_redraw = hud.show_help  # closing the help needs one more full frame
-        self._last_geom = g
-        self._hud_was_visible = hud.visible
-        band = pygame.Rect(g.rect).inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
-        # one whole-surface fill is a memset; filling the margins row by row costs more
-        surface.fill(BACKGROUND)
         view, landmarks = self._ui(self.library.current)
         view.set_threshold(self.conductor.perf.threshold)
-        view.draw(surface, g, self._tick)
-        if self.show_landmarks:
-            landmarks.draw(surface, g)
-        p = self.conductor.perf
-        draw_trail(surface, g, p.trail_points(now))
-        if p.noise > 0:
-            draw_halo(surface, g, p.head, p.target(self._bar))
-        draw_head(surface, g, p.head, p.listening)
-        drawn = hud.draw(surface, g, self.hud_state())
-        panel = pygame.Rect(drawn) if drawn else None
-        last, self._last_panel = self._last_panel, panel
-        if full:
-            return None
-        if panel is not None and last is not None:
-            panel = panel.union(last)  # a shorter HUD must still clear what it covered before
-        panel = panel or last
-        return [band] if panel is None else [band, panel]
+        return self.painter.paint(surface, self.library.extent, view, landmarks if self.show_landmarks else None,
+                                  self.conductor.perf, self._bar, self._tick, now, self.hud, self.hud_state())
 
     def hud_state(self) -> HudState:
         """What the HUD shows now."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from ..performance import Performance
 from .conductor import Conductor, Engine
@@ -11,7 +11,7 @@ from .library import KitPlayer, ModelLibrary, Prepare, loaded
 from .messages import Messages
 
 
-class SessionEngine(Engine, KitPlayer):
+class SessionEngine(Engine, KitPlayer, Protocol):
     """An engine that plays patterns and kits (what `start_session` needs)."""
 
 
