@@ -46,9 +46,10 @@ from rvae_visual.audio.transport import Transport  # noqa: E402
 from rvae_visual.model.clips import read_clip  # noqa: E402
 from rvae_visual.pattern import Pattern  # noqa: E402
 
+from clipdata import data_dir  # noqa: E402  (bench/, the script's own folder)
+
 SR = 48000
 INSTS = ("kick", "snare", "hihat")
-DATA = REPO.parent / "shared" / "data"
 
 
 def log(msg: str) -> None:
@@ -58,7 +59,7 @@ def log(msg: str) -> None:
 def busy_clip_patterns() -> tuple[list[Pattern], float]:
     """The clip with the most hits per bar among the gmd clips."""
     best = None
-    for f in sorted((DATA / "gmd").rglob("*.mid")):
+    for f in sorted((data_dir("bench/audio.py") / "gmd").rglob("*.mid")):
         c = read_clip(f)
         density = sum(c.hits.values()) / c.n_bars
         if best is None or density > best[0]:
@@ -185,7 +186,7 @@ def bench_live(seconds: float, round_seconds: float = 5.0) -> dict:
     def run_ours(sec: float) -> None:
         nonlocal errors, hits
         engine = AudioEngine(kit="acoustic", bpm=max(bpm, 160.0), device="system", blocksize=0,
-                             jack_client_name="rvae-bench")
+                             jack_client_name="rvae-bench", mode="thread")  # in this process, as before
         engine.publish(clip_pats[0])
         engine.start()
         try:
@@ -255,6 +256,136 @@ def bench_live(seconds: float, round_seconds: float = 5.0) -> dict:
                         "load_median": round(float(np.median(all_loads)), 4),
                         "load_p99": round(float(np.percentile(all_loads, 99)), 4)})
     return {"seconds_each": seconds, "rounds": rounds, "blocksize": 128, **tot}
+
+
+def host_steal_s() -> float:
+    """CPU time the VM's host has taken so far (8th field of /proc/stat's cpu line), seconds."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def _frame_controls(seconds: float, fps: float = 60.0) -> list[str]:
+    """The head moves every frame (so a new Pattern is published every frame)."""
+    out: list[str] = []
+    n = int(seconds * fps)
+    for k in range(n):
+        t = 0.4 + k / fps
+        if t > seconds - 0.3:
+            break
+        u = 0.5 + 0.45 * np.sin(k * 0.21)
+        v = 0.5 + 0.45 * np.cos(k * 0.13)
+        out += ["--control", f"{t:.3f}:head_x={u:.4f}", "--control", f"{t:.3f}:head_y={v:.4f}"]
+    return out
+
+
+class Jack64:
+    """A JACK dummy server of our own at 64 frames (the shared one runs at 128), stopped by PID."""
+
+    NAME = "rvae-bench64"
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self.env = {"JACK_DEFAULT_SERVER": self.NAME, "JACK_NO_START_SERVER": "1"}
+        env = {**os.environ, **self.env}
+        self.proc = subprocess.Popen(
+            ["jackd", "-n", self.NAME, "-R" if os.geteuid() == 0 else "--no-realtime", "-d", "dummy",
+             "-r", str(SR), "-p", "64"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        r = subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            self.close()
+            raise SystemExit("jackd at 64 frames did not start")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+
+
+def bench_live_player(seconds: float, sizes: tuple[int, ...] = (64, 128), round_seconds: float = 10.0,
+                      mode: str | None = None) -> dict:
+    """The real player (`rvae-visual play` fullscreen 1920x1080 at 60 fps under Xvfb, MIDI notes
+    and clock out on a JACK port, the head moved every frame so a Pattern is published every
+    frame) with our callback, and the same player with an empty callback
+    (RVAE_BENCH_EMPTY_CALLBACK=1), taking turns every `round_seconds`; `seconds` each in all,
+    per block size. Underflows from the player's --stats, JACK xruns from a watcher client,
+    host steal from /proc/stat."""
+    import subprocess
+    import tempfile
+
+    import servers
+
+    jack128 = servers.ensure_jack()
+    display = servers.ensure_xvfb()
+    out: dict = {}
+    for size in sizes:
+        own = Jack64() if size == 64 else None
+        jenv = {**jack128, **(own.env if own else {})}
+        os.environ.update(jenv)
+        if own is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        import jack
+
+        xruns = [0]
+        watcher = jack.Client(f"rvae-bench-xruns-{size}", no_start_server=True)
+        watcher.set_xrun_callback(lambda delay, x=xruns: x.__setitem__(0, x[0] + 1))
+        watcher.activate()
+        if watcher.blocksize != size:
+            raise SystemExit(f"JACK runs at {watcher.blocksize} frames, not {size}")
+        tot = {k: {"underflows": 0, "jack_xruns": 0, "host_steal_s": 0.0, "seconds": 0.0, "frames": 0,
+                   "fps": [], "publishes": 0} for k in ("ours", "empty")}
+        rounds = max(1, int(round(seconds / round_seconds)))
+        sec = seconds / rounds
+        try:
+            for r in range(rounds):
+                for kind in ("ours", "empty"):
+                    env = {**os.environ, **jenv, "DISPLAY": display, "SDL_FRAMEBUFFER_ACCELERATION": "0",
+                           "PYGAME_HIDE_SUPPORT_PROMPT": "1", "SDL_AUDIODRIVER": "dummy",
+                           "MIDO_BACKEND": "mido.backends.rtmidi/UNIX_JACK"}
+                    env.pop("SDL_VIDEODRIVER", None)
+                    if kind == "empty":
+                        env["RVAE_BENCH_EMPTY_CALLBACK"] = "1"
+                    if mode:
+                        env["RVAE_AUDIO_ENGINE"] = mode
+                    with tempfile.TemporaryDirectory() as tmp:
+                        stats = Path(tmp) / "stats.json"
+                        cmd = [sys.executable, "-m", "rvae_visual", "play", "--audio-device", "system",
+                               "--bpm", "160", "--noise", "0.2", "--midi-out", "virtual", "--clock-out",
+                               "--duration", f"{sec:.2f}", "--stats", str(stats), *_frame_controls(sec)]
+                        x0, s0 = xruns[0], host_steal_s()
+                        p = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True,
+                                           timeout=sec + 60)
+                        if p.returncode != 0:
+                            raise SystemExit(f"rvae-visual play failed ({p.returncode}): {p.stderr.strip()[-800:]}")
+                        d = json.loads(stats.read_text())
+                    t = tot[kind]
+                    t["underflows"] += int(d.get("underflows", 0))
+                    t["jack_xruns"] += xruns[0] - x0
+                    t["host_steal_s"] += host_steal_s() - s0
+                    t["seconds"] += float(d.get("seconds", 0.0))
+                    t["frames"] += int(d.get("frames", 0))
+                    t["fps"].append(d.get("fps"))
+                    t["publishes"] += int(d.get("publishes", 0) or 0)
+                log(f"live {size} round {r + 1}/{rounds}: ours {tot['ours']['underflows']} underflows "
+                    f"({tot['ours']['jack_xruns']} xruns), empty {tot['empty']['underflows']} "
+                    f"({tot['empty']['jack_xruns']} xruns)")
+        finally:
+            watcher.deactivate()
+            watcher.close()
+            if own is not None:
+                own.close()
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+        for t in tot.values():
+            t["host_steal_s"] = round(t["host_steal_s"], 2)
+        e = tot["empty"]["underflows"]
+        tot["target_met"] = tot["ours"]["underflows"] <= e + max(3, 0.1 * e)
+        out[str(size)] = tot
+    return out
 
 
 def onset_error_offline(n: int = 200) -> int:
@@ -347,14 +478,30 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="length of each live run (default 60)")
     ap.add_argument("--runs", type=int, default=3, help="runs of the callback timing (median taken)")
     ap.add_argument("--no-live", action="store_true", help="skip everything that needs JACK")
+    ap.add_argument("--only-live", action="store_true", help="only the live runs under the player's load")
+    ap.add_argument("--sizes", default="64,128", help="block sizes of the live runs (default 64,128)")
+    ap.add_argument("--round-seconds", type=float, default=10.0, help="length of each alternating round")
+    ap.add_argument("--engine", choices=("process", "thread"), help="the player's audio engine (default: its own)")
+    ap.add_argument("--old-live", action="store_true", help="also the earlier in-process render-like load at 128")
     args = ap.parse_args()
+    sizes = tuple(int(x) for x in args.sizes.split(","))
+    if args.only_live:
+        steal0 = host_steal_s()
+        live = bench_live_player(args.seconds, sizes, args.round_seconds, args.engine)
+        print(json.dumps({"live": live, "engine": args.engine or "default",
+                          "host_steal_s": round(host_steal_s() - steal0, 2)}))
+        return
     result: dict = {"callback": bench_callback(args.runs)}
     result["onsets_offline_max_error_samples"] = onset_error_offline()
     log(f"offline onset error: {result['onsets_offline_max_error_samples']}")
     if not args.no_live:
         result["onsets_jack"] = onset_error_jack()
         log(f"jack onsets: {result['onsets_jack']}")
-        result["live"] = bench_live(args.seconds)
+        steal0 = host_steal_s()
+        result["live"] = bench_live_player(args.seconds, sizes, args.round_seconds, args.engine)
+        result["live_host_steal_s"] = round(host_steal_s() - steal0, 2)
+        if args.old_live:
+            result["live_inprocess_load_128"] = bench_live(args.seconds)
     print(json.dumps(result))
 
 

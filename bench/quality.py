@@ -5,9 +5,13 @@ rock, lmms electronic: programmed), 12 training clips are drawn from some perfor
 files / projects and up to 24 held-out clips from the others (never the same performance on
 both sides). Both recipes train on the same 12 clips with the same seed; each model is
 evaluated on its set's held-out clips. This is repeated for several seeds (each also draws its
-own split) and all bars are pooled per recipe. The last stdout line is one JSON object:
-{"paper": eval, "default": eval, "per_seed": {...}, "sets": [...], "seconds": {...}} where eval
-has the keys of `rvae-visual eval --json` (map metrics averaged over the models).
+own split). Each set is read with both readings (musical: notes on their intended grid
+positions; nearest: the nearest tick). The last stdout line is one JSON object:
+{"sets": {set: {recipe: {reading: figures}}}, "all": {recipe: {reading: figures}}, ...} where
+figures are medians over the seeds (for "all": the median over sets) of onset F1 exact and within
+one tick, timing MAE beside the on-grid baseline, velocity MAE beside the per-drum-mean baseline,
+and the map's flam rate (beside its training clips'), max_hits_over, identical_neighbours,
+largest_plateau, jump and richness. `--pooled` gives the older output (bars pooled per recipe).
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import argparse
 import csv
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clipdata import SHARED as DATA, data_dir  # noqa: E402
 
 # (source, genre folder, manifest column that groups clips of one performance / style / song)
 SETS = [
@@ -59,10 +63,10 @@ def split_set(source: str, genre: str, group_col: str, seed: int) -> tuple[list[
     return [folder / f for f in train], [folder / f for f in held]
 
 
-def read(paths: list[Path]):
+def read(paths: list[Path], reading: str = "musical"):
     from rvae_visual.model.scan import scan
 
-    entries = scan(paths, roundtrip=False)
+    entries = scan(paths, roundtrip=False, reading=reading)
     bad = [e.reason for e in entries if e.status != "ok"]
     if bad:
         raise SystemExit(f"unreadable clips: {bad[:3]}")
@@ -173,12 +177,80 @@ def run(recipes: list[str], seeds: list[int], overrides: dict | None = None, set
     return out
 
 
+FIGURES = ("f1", "f1_within_1", "timing_mae_ms", "timing_baseline_ms", "velocity_mae",
+           "velocity_baseline", "flam_rate", "clips_flam_rate", "max_hits_over", "identical_neighbours",
+           "largest_plateau", "jump", "richness")
+
+
+def figures(model, ev: dict) -> dict:
+    """One model's row: onset F1 exact / within one tick, timing and velocity beside their
+    baselines, map figures (max_hits_over: the most hits of any drum at any point over that drum's
+    densest training bar; <= 0 means never more)."""
+    clips = ev["clips"] or {}
+    over = max(ev["map"]["max_hits"][n] - clips.get("max_hits", {}).get(n, 0)
+               for n in model.drum_map.instruments)
+    return {"f1": ev["onset"]["f1"], "f1_within_1": ev["onset_within_1"]["f1"],
+            "timing_mae_ms": ev["timing_mae_ms"], "timing_baseline_ms": ev["timing_baseline_ms"],
+            "velocity_mae": ev["velocity_mae"], "velocity_baseline": ev["velocity_baseline"],
+            "flam_rate": ev["map"]["flam_rate"], "clips_flam_rate": clips.get("flam_rate"),
+            "max_hits_over": over, "identical_neighbours": ev["map"]["identical_neighbours"],
+            "largest_plateau": ev["map"]["largest_plateau"], "jump": ev["map"]["jump"],
+            "richness": ev["map"]["richness"]}
+
+
+def run_table(recipes: list[str], readings: list[str], seeds: list[int], sets=SETS,
+              verbose: bool = True) -> dict:
+    """Per genre set, recipe and reading: the median over seeds of every figure (each seed draws
+    its own split and trains with that seed); "all" is the median over sets of those medians."""
+    import statistics
+
+    from rvae_visual.model.evaluate import evaluate_model
+    from rvae_visual.model.store import model_from_arrays
+    from rvae_visual.model.training import recipe_config, train, trainset_from_clips
+
+    table: dict = {}
+    secs: dict = {}
+    for source, genre, col in sets:
+        for reading in readings:
+            rows: dict[str, list[dict]] = {r: [] for r in recipes}
+            for seed in seeds:
+                tr_paths, ho_paths = split_set(source, genre, col, seed)
+                tr, ho = read(tr_paths, reading), read(ho_paths, reading)
+                data = trainset_from_clips(tr)
+                for rec in recipes:
+                    res = train(data, rec, seed=seed, config=recipe_config(rec))
+                    secs.setdefault(rec, []).append(res.seconds)
+                    model = model_from_arrays(res.weights, res.meta, f"{rec}-{genre}")
+                    rows[rec].append(figures(model, evaluate_model(model, ho)))
+            for rec in recipes:
+                med = {k: round(float(statistics.median(r[k] for r in rows[rec])), 4)
+                       for k in FIGURES if rows[rec][0].get(k) is not None}
+                table.setdefault(f"{source}/{genre}", {}).setdefault(rec, {})[reading] = med
+                if verbose:
+                    print(json.dumps({"set": f"{source}/{genre}", "recipe": rec, "reading": reading,
+                                      **med}), file=sys.stderr, flush=True)
+    summary = {rec: {rd: {k: round(float(statistics.median(table[s][rec][rd][k] for s in table)), 4)
+                          for k in table[next(iter(table))][rec][rd]}
+                     for rd in readings} for rec in recipes}
+    return {"sets": table, "all": summary, "seeds": seeds,
+            "train_seconds_median": {r: round(float(statistics.median(v)), 2) for r, v in secs.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     ap.add_argument("--recipes", default="paper,default")
+    ap.add_argument("--readings", default="musical,nearest",
+                    help="clip readings to compare (default musical,nearest)")
+    ap.add_argument("--pooled", action="store_true",
+                    help="the older output: bars pooled over sets and seeds, one reading")
     args = ap.parse_args()
+    data_dir("bench/quality.py", need=tuple(sorted({s for s, _, _ in SETS})))  # mma, lmms: shared only
     recipes = args.recipes.split(",")
+    if not args.pooled:
+        out = run_table(recipes, args.readings.split(","), [int(x) for x in args.seeds.split(",")])
+        print(json.dumps(out))
+        return
     res = run(recipes, [int(x) for x in args.seeds.split(",")])
     for rec in recipes:
         print(f"{rec}: onset F1 {res[rec]['onset']['f1']}, timing MAE {res[rec]['timing_mae_ms']} ms, "

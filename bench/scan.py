@@ -1,4 +1,4 @@
-"""Scan all of ../shared/data as `rvae-visual scan` does (read, round-trip through MIDI bytes,
+"""Scan all of ../shared/data (tests/data without it) as `rvae-visual scan` does (read, round-trip through MIDI bytes,
 16th-grid check) and time it. Last line: {"clips": N, "seconds": S} (median of --runs)."""
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clipdata import data_dir  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("paths", nargs="*", default=[str(REPO.parent / "shared" / "data")])
+    ap.add_argument("paths", nargs="*", help="default: ../shared/data, else tests/data")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    args.paths = args.paths or [str(data_dir("bench/scan.py", need=()))]
     t0 = time.perf_counter()
     from rvae_visual.model.scan import scan, totals
 

@@ -1,7 +1,7 @@
 """Time `rvae-visual train` (default recipe) end to end, start-up included, and the numpy decoder.
 
-Runs the real command in a fresh interpreter on N gmd clips from ../shared/data (default 12,
-spread over genres), --runs times, and reports the median wall time. Then loads the model it
+Runs the real command in a fresh interpreter on N gmd clips from ../shared/data, else tests/data
+(default 12, spread over genres), --runs times, and reports the median wall time. Then loads the model it
 wrote (numpy only) and times the 30 x 30 grid decode and a one-point decode (medians).
 Last stdout line: {"seconds", "clips", "bars", "runs", "grid_ms", "point_ms", ...}.
 Targets: 12 clips <= 10 s; 500 clips (--clips 500) <= 120 s; grid < 20 ms; one point << 1 ms.
@@ -19,12 +19,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GMD = REPO.parent / "shared" / "data" / "gmd"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clipdata import data_dir  # noqa: E402
 
 
 def pick_clips(n: int) -> list[Path]:
     """n gmd clips, round-robin over genre folders (deterministic)."""
-    folders = sorted(p for p in GMD.iterdir() if p.is_dir())
+    folders = sorted(p for p in (data_dir("bench/train.py") / "gmd").iterdir() if p.is_dir())
     pools = [sorted(f.glob("*.mid")) for f in folders]
     out: list[Path] = []
     k = 0

@@ -54,10 +54,11 @@ def train_one(name: str) -> dict:
     out = MODELS / f"{name}.npz"
     save_model_file(out, res.weights, meta, "float16")
     model = load_model(out)
-    m = map_metrics(model.grid())
+    m = map_metrics(model.grid(), instruments=model.drum_map.instruments)
     return {"name": name, "clips": len(data.clips), "bars": data.n_bars, "epochs": res.epochs_run,
             "best_epoch": res.best_epoch, "seconds": round(res.seconds, 1),
-            "bytes": out.stat().st_size, **m}
+            "bytes": out.stat().st_size, **m, "window": list(model.window),
+            "window_inside": meta["window_inside"], "clip_figures": meta["clip_figures"]}
 
 
 def write_readme(rows: list[dict], default: str) -> None:

@@ -90,15 +90,14 @@ def test_no_audio_device_runs_silent_and_the_transport_goes_on():
 
 
 @pytest.mark.parametrize("failure", ["OSError('PortAudio library not found')", "ImportError('no module')"])
-def test_missing_portaudio_runs_silent_with_one_line(failure):
-    # the import of sounddevice fails as it does on a machine without libportaudio2
-    r = run_py(f"""
+def test_missing_portaudio_runs_silent_with_one_line(failure, tmp_path):
+    # the import of sounddevice fails as it does on a machine without libportaudio2, in this
+    # process and in the audio process alike (a module of that name first on the path)
+    (tmp_path / "sounddevice.py").write_text(f"raise {failure}\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path)] + [p for p in [env.get("PYTHONPATH")] if p])
+    r = run_py("""
         import sys, time
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name == "sounddevice":
-                    raise {failure}
-        sys.meta_path.insert(0, Block())
         from rvae_visual.audio.engine import AudioEngine
         e = AudioEngine()
         e.start()
@@ -106,7 +105,7 @@ def test_missing_portaudio_runs_silent_with_one_line(failure):
         print(e.silent, e.heard_position() > 0)
         print(e.status)
         e.close()
-    """)
+    """, env=env)
     assert r.returncode == 0, r.stderr
     out = r.stdout.splitlines()
     assert out[0] == "True True"

@@ -71,7 +71,7 @@ def test_grid_offsets_and_velocity(tmp_path):
 
 def test_half_tick_rounds_up_so_offsets_stay_in_range(tmp_path):
     f = smf(tmp_path / "h.mid", [(0.5 / 24, 10, 36, 100)], tpq=48)
-    p = read_clip(f).patterns[0]
+    p = read_clip(f, reading="nearest").patterns[0]
     assert p.onsets[0, 1] == 1 and p.offsets[0, 1] == pytest.approx(-0.5)
 
 

@@ -57,15 +57,14 @@ def live_take(jack_server):
         t_end = time.monotonic() + SECONDS - 0.3
         while time.monotonic() < t_end:
             time.sleep(0.05)
-            m = engine.mixer
-            ahead = m.transport.tick_time()  # what the callback has computed up to
+            ahead = engine.computed_position()  # what the callback has computed up to
             heard.append((engine.heard_position(), ahead))
         take = rec.result()
         played = engine.drain_played()
         info = {"load": engine.callback_load, "underflows": engine.underflows,
                 "errors": engine.callback_errors, "latency": engine.output_latency,
                 "kit": engine.kit, "rate": engine.sample_rate, "ports": rec.ports,
-                "switch_playing": sys.getswitchinterval(), "underflow_at": engine.underflow_positions()}
+                "switch_playing": engine.audio_switch_interval, "underflow_at": engine.underflow_positions()}
     finally:
         engine.close()
     info["switch_restored"] = sys.getswitchinterval() == switch_before

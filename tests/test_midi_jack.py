@@ -15,7 +15,7 @@ from rvae_visual.audio.sequencer import hits_in_window
 from rvae_visual.midi import clock_out
 from rvae_visual.midi.mapping import load_mapping
 from rvae_visual.midi.notes_out import MidiScheduler, NoteOutConfig, velocity_byte
-from rvae_visual.midi.ports import open_input, open_output
+from rvae_visual.midi.ports import open_output
 from rvae_visual.midi.system import MidiConfig, MidiSystem
 from rvae_visual.pattern import Pattern, samples_per_tick
 
@@ -236,7 +236,7 @@ def test_a_vanished_clock_stops_or_holds_and_says_so(midi_env):
             time.sleep(0.6)
             sched._stop.set()  # the master dies without a Stop message
             sched._thread.join()
-            assert wait_for(lambda: any("stopped arriving" in n for _, n in system.notices), 3.0)
+            assert wait_for(lambda: any("stopped arriving" in n for _, n in system.notices), 3.0)  # noqa: B023
             cmds = [c.kind for c in drain(rec.cmds)]
             assert cmds[:1] == [CLOCK_START]
             if mode == "stop":

@@ -246,7 +246,7 @@ def test_numpy_decoder_and_encoder_equal_torch(corpus):
     assert dec[:, 2].min() >= -0.5 and dec[:, 2].max() < 0.5
     assert np.abs(net.encode(data.arrays) - mu.numpy()).max() < 1e-5
     # and the trained model's landmarks are its own encoder's means
-    net2 = NumpyVAE(res.weights, 3, TICKS_PER_BAR)
+    net2 = NumpyVAE(res.weights, 3, TICKS_PER_BAR, timing_scale=res.meta["arch"]["timing_scale"])
     means = net2.encode(data.arrays)
     got = np.array([m["z"] for m in res.meta["landmarks"]])
     assert np.abs(got - means).max() < 1e-4

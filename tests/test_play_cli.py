@@ -94,7 +94,9 @@ def test_play_path_never_imports_torch_and_writes_screenshot_and_stats(tmp_path)
     from rvae_visual.render.colors import HEAD
     from rvae_visual.render.mapview import MapGeometry
 
-    px = MapGeometry(640, 360).latent_to_pixel(1.0, -1.0)
+    from rvae_visual.model.store import load_model
+
+    px = MapGeometry(640, 360, load_model().extent).latent_to_pixel(1.0, -1.0)  # the model's window
     assert tuple(img.get_at(px))[:3] == HEAD
 
 

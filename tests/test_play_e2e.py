@@ -94,8 +94,9 @@ def _pick_points(model, geom: MapGeometry) -> tuple[tuple[int, int], tuple[int, 
 
 def test_click_and_drag_play_the_rhythm_under_the_head(jack_server, xvfb_display, tmp_path):
     model = load_model()
-    geom = MapGeometry(1920, 1080)
+    geom = MapGeometry(1920, 1080, model.extent)
     a, b = _pick_points(model, geom)
+    corner = f"--head=-{0.93 * model.extent:.3f},-{0.93 * model.extent:.3f}"  # away from a and b
     pat_a = model.decode_pattern(*geom.pixel_to_latent(*a))
     pat_b = model.decode_pattern(*geom.pixel_to_latent(*b))
     kit = load_kit(DEFAULT_KIT, model.drum_map.instruments, 48000)
@@ -108,7 +109,7 @@ def test_click_and_drag_play_the_rhythm_under_the_head(jack_server, xvfb_display
     with Recorder(name="rvae-e2e-capture", channels=1, max_seconds=30) as rec:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rvae_visual", "play", "--audio-device", "system", "--bpm", str(BPM),
-             "--head=-2.8,-2.8", "--no-landmarks", "--duration", "90", "--stats", str(stats)],
+             corner, "--no-landmarks", "--duration", "90", "--stats", str(stats)],
             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_fullscreen_window_shows_the_map_and_quits_on_escape(xvfb_display, tmp_path):
     stats = tmp_path / "stats.json"
-    head = (2.5, 2.5)
+    model = load_model()
+    head = (round(0.8 * model.extent, 2), round(0.8 * model.extent, 2))  # inside the model's map window
     proc = subprocess.Popen(
         [sys.executable, "-m", "rvae_visual", "play", "--head", f"{head[0]},{head[1]}", "--no-landmarks",
          "--duration", "60", "--stats", str(stats)],
@@ -33,10 +34,9 @@ def test_fullscreen_window_shows_the_map_and_quits_on_escape(xvfb_display, tmp_p
         time.sleep(1.0)
         img = screenshot(xvfb_display, tmp_path / "screen.png")
         assert img.shape == (1080, 1920, 3)
-        g = MapGeometry(1920, 1080)
+        g = MapGeometry(1920, 1080, model.extent)
         hx, hy = g.latent_to_pixel(*head)
         assert tuple(img[hy, hx]) == HEAD
-        model = load_model()
         tick, equal, total = best_tick_match(img, model.grid().onsets, 0.5, g, skip=[(hx, hy, 40)])
         assert total > 2600
         assert equal == total, f"best tick {tick}: {equal}/{total} cells as decoded"

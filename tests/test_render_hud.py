@@ -11,7 +11,7 @@ from rvae_visual.pattern import Pattern
 from rvae_visual.render.colors import instrument_colors
 from rvae_visual.render.hud import Hud, HudState, knob_angle, strip_image
 from rvae_visual.render.mapview import MapGeometry
-from rvae_visual.render.training_job import output_path_for
+from rvae_visual.session.training_job import output_path_for
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from rvae_visual.render.colors import LANDMARK
 from rvae_visual.render.landmarks import Landmarks, short_labels

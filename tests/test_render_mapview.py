@@ -116,7 +116,7 @@ def _app(pygame, model, size=(1920, 1080), threshold=0.5, head=(2.7, -2.7), posi
     from rvae_visual.render.window import Window
 
     window = Window(fullscreen=False, size=size, vsync="off")
-    perf = Performance(threshold=threshold, head=head)
+    perf = Performance(threshold=threshold, head=head, extent=model.grid().extent)  # the model's window
     engine = FakeEngine(position=position)
     app = build_app(window, engine, perf, model, model.grid(), model.path or model.name, show_hud=False)
     app.show_landmarks = False
@@ -160,7 +160,7 @@ def test_the_head_lands_on_its_pixel_and_a_click_there_maps_back(dummy_display, 
     z = (1.234, -0.567)
     app, window, engine = _app(pygame, model, head=z)
     app.step()
-    g = window.geometry()
+    g = window.geometry(model.extent)
     px, py = g.latent_to_pixel(*z)
     assert tuple(window.surface.get_at((px, py)))[:3] == HEAD
     # the pixel 4 head radii above is not the head; up there z2 is larger

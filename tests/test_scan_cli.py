@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import mido
 
 from test_clips import smf
 

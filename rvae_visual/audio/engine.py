@@ -1,6 +1,14 @@
 """AudioEngine: what the player uses. Kit, transport, mixer and the live stream behind a small
-surface that the main thread calls; every setter is one reference or number swap that the audio
-callback takes up at its next block.
+surface; every setter is one message or reference swap that the audio callback takes up at its
+next block, and everything the callback reports (block records, played hits, underflows) is read
+from its `Rings` (audio/records.py) without locks.
+
+Two forms behind the one surface, chosen by `mode` or the RVAE_AUDIO_ENGINE variable
+('process', the default, or 'thread'):
+- `ProcessEngine` (audio/proc.py): the transport, mixer and stream run in a process of their
+  own, so the callback never waits for the interpreter lock that the player's frame loop holds;
+  controls go there down a pipe, the rings come back in shared memory.
+- `ThreadEngine`: the same parts in this process (the callback shares the GIL with the caller).
 
 No pygame, no torch. With no audio device (or no PortAudio) it runs silent on a wall clock:
 `silent` is True, `status` says why in one line, and the transport, `heard_position` and
@@ -10,16 +18,19 @@ No pygame, no torch. With no audio device (or no PortAudio) it runs silent on a 
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import threading
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..pattern import Pattern
+from ..pattern import PPQN, Pattern, samples_per_tick
 from .kit import DEFAULT_KIT, Kit, load_kit
-from .mixer import Mixer, heard_ticks, mutes_tuple
-from .sequencer import check_bpm, compile_pattern
+from .mixer import Mixer, mutes_tuple
+from .records import C_ERRORS, C_UNDERFLOWS, Rings, TransportView
+from .sequencer import CompiledPattern, check_bpm, compile_pattern
 from .stream import (
     JACK_CLIENT_NAME, AudioUnavailable, LiveStream, SilentRunner, import_sounddevice,
     resolve_output_device, set_jack_client_name,
@@ -32,6 +43,18 @@ SILENT_RATE = 48000
 # interpreter's switch interval (5 ms by default, two 128-frame periods). 0.5 ms halved the
 # underflows measured with a busy main thread on the JACK dummy server.
 GIL_SWITCH_INTERVAL = 0.0005
+MODES = ("process", "thread")
+DEFAULT_MODE = "process"
+ENGINE_ENV = "RVAE_AUDIO_ENGINE"
+
+
+def engine_mode(mode: str | None = None) -> str:
+    """'process' or 'thread': `mode`, else $RVAE_AUDIO_ENGINE, else the default; ValueError
+    for anything else."""
+    m = mode or os.environ.get(ENGINE_ENV) or DEFAULT_MODE
+    if m not in MODES:
+        raise ValueError(f"audio engine must be one of {', '.join(MODES)}, got {m!r}")
+    return m
 
 
 def _stderr(line: str) -> None:
@@ -45,14 +68,27 @@ class AudioEngine:
     host's choice). `latency`: seconds or 'low'/'high'. `quantize`: where a published Pattern
     takes over: 'tick', 'beat' or 'bar'. `sample_rate`: None for the device's own rate.
     `instruments`: the drum map's names, which choose the kit's samples. `warn` gets one-line
-    messages (default: stderr)."""
+    messages (default: stderr). `mode`: 'process' or 'thread' (see the module docstring).
+
+    Threads: any thread may call the setters (calls are serialised here); readers
+    (heard_position, time_of, transport_view, health) may be called from any thread;
+    drain_played from one consumer."""
+
+    def __new__(cls, *args: Any, mode: str | None = None, **kw: Any) -> "AudioEngine":
+        if cls is AudioEngine:
+            if engine_mode(mode) == "process":
+                from .proc import ProcessEngine
+                cls = ProcessEngine
+            else:
+                cls = ThreadEngine
+        return super().__new__(cls)
 
     def __init__(self, kit: str | None = None, bpm: float = 120.0, device: str | int | None = None,
                  blocksize: int = 0, latency: float | str | None = None, quantize: str = "tick",
                  sample_rate: int | None = None, threshold: float = 0.5,
                  instruments: Sequence[str] = DEFAULT_INSTRUMENTS,
                  warn: Callable[[str], None] | None = None,
-                 jack_client_name: str = JACK_CLIENT_NAME) -> None:
+                 jack_client_name: str = JACK_CLIENT_NAME, mode: str | None = None) -> None:
         self._kit_spec = kit or DEFAULT_KIT
         self._bpm = check_bpm(bpm)
         self.device = device
@@ -71,20 +107,263 @@ class AudioEngine:
         self.status = "not started"
         self.sample_rate = int(sample_rate or SILENT_RATE)
         self._playing = True
-        self._pattern = None
-        self._transport: Transport | None = None
-        self._mixer: Mixer | None = None
-        self._out: LiveStream | SilentRunner | None = None
+        self._pattern: CompiledPattern | None = None
+        self._rings: Rings | None = None
+        self._latency_s = 0.0
         self._hits_read = 0
-        self._sd = None
-        self._old_switch: float | None = None
-        self.kit: Kit | None = None
-
-    # ------------------------------------------------------------ lifecycle
+        self._kit: Kit | None = None
+        self._kit_name: str | None = None
+        self._lock = threading.RLock()  # serialises setters from several threads
 
     def _say(self, line: str) -> None:
         self.messages.append(line)
         self._warn(line)
+
+    def __enter__(self) -> "AudioEngine":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ for the two forms
+
+    def start(self) -> None:
+        """Open the stream (or run silent, saying why in `status`) and start the transport.
+
+        InputError if an explicitly named --audio-device matches no output device."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the stream or the silent clock; release PortAudio (safe to call twice)."""
+        raise NotImplementedError
+
+    def _apply(self, what: str, value: Any) -> None:
+        """Hand one control to the audio side ('pattern', 'run', 'bpm', 'threshold', 'mutes',
+        'quantize', 'kit'); called with the lock held, after the mirror is updated."""
+        raise NotImplementedError
+
+    @property
+    def audio_switch_interval(self) -> float:
+        """The GIL switch interval (s) of the process the audio callback runs in."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ performance controls
+
+    def publish(self, pattern: Pattern) -> None:
+        """Play `pattern` from the next tick, beat or bar (per quantize)."""
+        cp = compile_pattern(pattern)
+        with self._lock:
+            self._pattern = cp
+            self._apply("pattern", cp)
+
+    @property
+    def playing(self) -> bool:
+        """Whether the transport runs (as requested)."""
+        return self._playing
+
+    def set_playing(self, on: bool) -> None:
+        """Start from bar 1 or stop (ringing sounds decay); see `locate` to start elsewhere."""
+        with self._lock:
+            self._playing = bool(on)
+            self._apply("playing", self._playing)
+
+    def locate(self, tick: float, at: float | None = None) -> None:
+        """Play from tick-time `tick` (ticks since bar 1, tick 0; starts if stopped, jumps if
+        playing); with `at`, `tick` is the one to be heard at time.monotonic() `at`."""
+        with self._lock:
+            self._playing = True
+            self._apply("locate", (float(tick), None if at is None else float(at)))
+
+    @property
+    def bpm(self) -> float:
+        """Tempo in BPM."""
+        return self._bpm
+
+    def set_bpm(self, bpm: float) -> None:
+        """Tempo 40-300 BPM (ValueError outside), from the next block, phase kept."""
+        v = check_bpm(bpm)
+        with self._lock:
+            self._bpm = v
+            self._apply("bpm", v)
+
+    @property
+    def threshold(self) -> float:
+        """Onset probability a cell must exceed to play."""
+        return self._threshold
+
+    def set_threshold(self, t: float) -> None:
+        """Onset threshold 0..1, from the next block."""
+        with self._lock:
+            self._threshold = min(1.0, max(0.0, float(t)))
+            self._apply("threshold", self._threshold)
+
+    @property
+    def mutes(self) -> tuple[bool, ...]:
+        """Mute flag per instrument."""
+        return self._mutes
+
+    def set_mutes(self, mutes: Sequence[bool]) -> None:
+        """Mute flags per instrument (padded with False), from the next block."""
+        with self._lock:
+            self._mutes = mutes_tuple(mutes, len(self.instruments))
+            self._apply("mutes", self._mutes)
+
+    @property
+    def quantize(self) -> str:
+        """'tick', 'beat' or 'bar'."""
+        return self._quantize
+
+    def set_quantize(self, name: str) -> None:
+        """Where published Patterns take over: 'tick', 'beat' or 'bar'."""
+        check_quantize(name)
+        with self._lock:
+            self._quantize = name
+            self._apply("quantize", name)
+
+    def set_kit(self, kit: str) -> None:
+        """Bundled kit name or folder. Any thread: loaded on the caller's thread (tens of ms),
+        then swapped in at the next block without stopping the music. InputError for an
+        unknown kit (the old one keeps playing)."""
+        new = load_kit(kit, self.instruments, self.sample_rate, self._say)
+        with self._lock:
+            self._kit_spec = kit
+            self._kit = new
+            self._kit_name = new.name
+            self._apply("kit", new)
+
+    @property
+    def kit(self) -> Kit | None:
+        """The kit playing (loaded here on first use in the process form); None before start."""
+        if self._kit is None and self._rings is not None:
+            self._kit = load_kit(self._kit_spec, self.instruments, self.sample_rate, lambda line: None)
+        return self._kit
+
+    @property
+    def kit_name(self) -> str:
+        """Name of the kit playing (or to play)."""
+        return self._kit_name or str(self._kit_spec)
+
+    # ------------------------------------------------------------ what is heard
+
+    def heard_position(self) -> float:
+        """Tick-time (ticks since bar 1, tick 0) of the audio heard now (stream time minus output
+        latency): bar = int(p) // 96, tick = p % 96. 0.0 before the first block."""
+        r = self._rings
+        if r is None:
+            return 0.0
+        now = time.monotonic()
+        row = r.block_before(now)
+        if row is None:
+            return 0.0
+        return row.heard_ticks(now, self.sample_rate)
+
+    def computed_position(self) -> float:
+        """Tick-time the callback has computed up to (the end of its newest block); 0.0 before."""
+        r = self._rings
+        row = r.last_block() if r is not None else None
+        return 0.0 if row is None else row.end_ticks()
+
+    def time_of(self, sample: int) -> float:
+        """When transport sample `sample` is heard, in time.monotonic() seconds (for MIDI out
+        scheduled against the audio clock). Uses the newest block; NaN before the first."""
+        r = self._rings
+        row = r.last_block() if r is not None else None
+        if row is None:
+            return float("nan")
+        return row.heard + (sample - row.pos) / self.sample_rate
+
+    def transport_view(self, through_audio_graph: bool = False) -> TransportView:
+        """The transport and its clock as of the newest block, for MIDI out. With
+        `through_audio_graph` (JACK MIDI, which leaves with the audio block), times are when
+        each block is computed rather than heard."""
+        sr = int(self.sample_rate)
+        r = self._rings
+        row = r.last_block() if r is not None else None
+        if row is None:
+            return TransportView(False, None, 0.5, (), 120.0, 0.0, sr, 0.0, 0.0, 0)
+        # tempo, origin and run as of the newest block (newer requests show in the next one)
+        spt = 1.0 / row.ticks_per_sample
+        bpm = self._bpm
+        if abs(samples_per_tick(bpm, sr) - spt) > 1e-9 * spt:
+            bpm = sr * 60.0 / (PPQN * spt)
+        cp = self._pattern
+        at = row.heard
+        if through_audio_graph and not self.silent:
+            at -= row.ahead if row.ahead > 0.0 else self.output_latency + row.frames / sr
+        return TransportView(row.playing and self._playing, None if cp is None else cp.pattern,
+                             self._threshold, self._mutes, bpm, row.pos - row.tick * spt, sr,
+                             float(row.pos), at, row.run, float(row.run_start), float(row.catch_up_from))
+
+    def drain_played(self) -> list[tuple[int, int, float]]:
+        """Hits played since the last call: (transport sample, instrument, velocity), in the
+        order the callback played them (at most the ring's size behind)."""
+        r = self._rings
+        if r is None:
+            return []
+        hits, self._hits_read = r.drain_hits(self._hits_read)
+        return hits
+
+    # ------------------------------------------------------------ health
+
+    @property
+    def underflows(self) -> int:
+        """Output underflows reported by the audio host since start."""
+        return self._rings.count(C_UNDERFLOWS) if self._rings is not None else 0
+
+    def underflows_last_minute(self, now: float | None = None) -> int:
+        """Underflows reported in the 60 s before `now` (time.monotonic(), default now)."""
+        r = self._rings
+        t = time.monotonic() if now is None else now
+        return r.underflows_since(t - 60.0) if r is not None else 0
+
+    @property
+    def last_underflow(self) -> float | None:
+        """time.monotonic() of the newest underflow, or None."""
+        return self._rings.last_underflow_time() if self._rings is not None else None
+
+    def underflow_positions(self) -> list[int]:
+        """Transport samples where the host reported an underflow (latest 4096; [] if silent)."""
+        return self._rings.underflow_positions() if self._rings is not None else []
+
+    @property
+    def callback_errors(self) -> int:
+        """Exceptions caught inside the callback (should stay 0)."""
+        return self._rings.count(C_ERRORS) if self._rings is not None else 0
+
+    @property
+    def callback_load(self) -> tuple[float, float]:
+        """(median, p99) callback run time as a fraction of the block period, recent blocks;
+        (0, 0) when silent or before the first block."""
+        if self._rings is None:
+            return (0.0, 0.0)
+        load = self._rings.recent_load()
+        if len(load) == 0:
+            return (0.0, 0.0)
+        return (float(np.median(load)), float(np.percentile(load, 99)))
+
+    @property
+    def output_latency(self) -> float:
+        """Output latency of the stream in seconds (one block when silent)."""
+        return self._latency_s
+
+    @property
+    def mixer(self) -> Mixer | None:
+        """The Mixer in this process (the thread form only; None in the process form)."""
+        return None
+
+
+class ThreadEngine(AudioEngine):
+    """The engine in this process: the callback runs the Mixer here, sharing the GIL."""
+
+    def __init__(self, *args: Any, rings: Rings | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._shared_rings = rings  # the audio process passes its shared memory
+        self._transport: Transport | None = None
+        self._mixer: Mixer | None = None
+        self._out: LiveStream | SilentRunner | None = None
+        self._sd: Any = None
+        self._old_switch: float | None = None
 
     def start(self) -> None:
         """Open the stream (or run silent, saying why in `status`) and start the transport.
@@ -108,6 +387,7 @@ class AudioEngine:
             self._go_silent(str(e))
             return
         self._build()
+        assert self._mixer is not None
         channels = max(1, min(2, int(info["max_output_channels"])))
         try:
             out = LiveStream(self._mixer, index, channels, self.blocksize, self.latency)
@@ -117,6 +397,7 @@ class AudioEngine:
             self._go_silent(f"cannot open audio device [{index}] {info['name']}: {msg}")
             return
         self._out = out
+        self._latency_s = float(out.latency)
         self._old_switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._old_switch, GIL_SWITCH_INTERVAL))
         self.silent = False
@@ -127,20 +408,25 @@ class AudioEngine:
         if self._mixer is None:  # else: built for a device that then failed to open; keep it
             self.sample_rate = int(self._requested_rate or SILENT_RATE)
             self._build()
-        self._out = SilentRunner(self._mixer)
-        self._out.start()
+        assert self._mixer is not None
+        out = SilentRunner(self._mixer)
+        self._out = out
+        self._latency_s = float(out.latency)
+        out.start()
         self.silent = True
         self.status = f"{why}; running silent (visuals and MIDI go on)"
         self.messages.append(self.status)  # the player prints `status` once
 
     def _build(self) -> None:
-        self.kit = load_kit(self._kit_spec, self.instruments, self.sample_rate, self._say)
+        kit = load_kit(self._kit_spec, self.instruments, self.sample_rate, self._say)
+        self._kit, self._kit_name = kit, kit.name
         t = Transport(self.sample_rate, self._bpm, self._quantize, self._threshold, self._mutes)
         if self._pattern is not None:
             t.request_pattern(self._pattern)
         t.request_playing(self._playing)
         self._transport = t
-        self._mixer = Mixer(self.kit, t)
+        self._mixer = Mixer(kit, t, rings=self._shared_rings)
+        self._rings = self._mixer.rings
 
     def close(self) -> None:
         """Stop the stream or the silent clock; release PortAudio (safe to call twice)."""
@@ -157,163 +443,33 @@ class AudioEngine:
             except Exception:
                 pass
 
-    def __enter__(self) -> "AudioEngine":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # ------------------------------------------------------------ performance controls
-
-    def publish(self, pattern: Pattern) -> None:
-        """Play `pattern` from the next tick, beat or bar (per quantize): one reference swap."""
-        cp = compile_pattern(pattern)
-        self._pattern = cp
-        if self._transport is not None:
-            self._transport.request_pattern(cp)
-
-    @property
-    def playing(self) -> bool:
-        """Whether the transport runs (as requested)."""
-        return self._playing
-
-    def set_playing(self, on: bool) -> None:
-        """Start from bar 1 or stop (ringing sounds decay); see `locate` to start elsewhere."""
-        self._playing = bool(on)
-        if self._transport is not None:
-            self._transport.request_playing(self._playing)
-
-    def locate(self, tick: float, at: float | None = None) -> None:
-        """Play from tick-time `tick` (ticks since bar 1, tick 0; starts if stopped, jumps if
-        playing); with `at`, `tick` is the one to be heard at time.monotonic() `at`."""
-        self._playing = True
-        if self._transport is not None:
-            self._transport.request_locate(tick, at)
+    def _apply(self, what: str, value: Any) -> None:
+        t = self._transport
+        if what == "kit":
+            if self._mixer is not None:
+                self._mixer.set_kit(value)
+            return
+        if t is None:
+            return  # taken up by _build
+        if what == "pattern":
+            t.request_pattern(value)
+        elif what == "playing":
+            t.request_playing(value)
+        elif what == "locate":
+            t.request_locate(value[0], value[1])
+        elif what == "bpm":
+            t.request_bpm(value)
+        elif what == "threshold":
+            t.threshold = value
+        elif what == "mutes":
+            t.mutes = value
+        elif what == "quantize":
+            t.set_quantize(value)
 
     @property
-    def bpm(self) -> float:
-        """Tempo in BPM."""
-        return self._bpm
-
-    def set_bpm(self, bpm: float) -> None:
-        """Tempo 40-300 BPM (ValueError outside), from the next block, phase kept."""
-        self._bpm = check_bpm(bpm)
-        if self._transport is not None:
-            self._transport.request_bpm(self._bpm)
-
-    @property
-    def threshold(self) -> float:
-        """Onset probability a cell must exceed to play."""
-        return self._threshold
-
-    def set_threshold(self, t: float) -> None:
-        """Onset threshold 0..1, from the next block."""
-        self._threshold = min(1.0, max(0.0, float(t)))
-        if self._transport is not None:
-            self._transport.threshold = self._threshold
-
-    @property
-    def mutes(self) -> tuple[bool, ...]:
-        """Mute flag per instrument."""
-        return self._mutes
-
-    def set_mutes(self, mutes: Sequence[bool]) -> None:
-        """Mute flags per instrument (padded with False), from the next block."""
-        self._mutes = mutes_tuple(mutes, len(self.instruments))
-        if self._transport is not None:
-            self._transport.mutes = self._mutes
-
-    @property
-    def quantize(self) -> str:
-        """'tick', 'beat' or 'bar'."""
-        return self._quantize
-
-    def set_quantize(self, name: str) -> None:
-        """Where published Patterns take over: 'tick', 'beat' or 'bar'."""
-        check_quantize(name)
-        self._quantize = name
-        if self._transport is not None:
-            self._transport.set_quantize(name)
-
-    def set_kit(self, kit: str) -> None:
-        """Bundled kit name or folder; loaded here (main thread), swapped in at the next block
-        without stopping the music. InputError for an unknown kit (the old one keeps playing)."""
-        new = load_kit(kit, self.instruments, self.sample_rate, self._say)
-        self._kit_spec = kit
-        self.kit = new
-        if self._mixer is not None:
-            self._mixer.set_kit(new)
-
-    @property
-    def kit_name(self) -> str:
-        """Name of the kit playing (or to play)."""
-        return self.kit.name if self.kit is not None else str(self._kit_spec)
-
-    # ------------------------------------------------------------ what is heard
-
-    def heard_position(self) -> float:
-        """Tick-time (ticks since bar 1, tick 0) of the audio heard now (stream time minus output
-        latency): bar = int(p) // 96, tick = p % 96. 0.0 before the first block."""
-        m = self._mixer
-        if m is None:
-            return 0.0
-        now = time.monotonic()
-        row = m.block_before(now)
-        if row is None:
-            return 0.0
-        return heard_ticks(row, now, self.sample_rate)
-
-    def time_of(self, sample: int) -> float:
-        """When transport sample `sample` is heard, in time.monotonic() seconds (for MIDI out
-        scheduled against the audio clock). Uses the newest block; NaN before the first."""
-        m = self._mixer
-        row = m.last_block() if m is not None else None
-        if row is None:
-            return float("nan")
-        return float(row[5] + (sample - row[1]) / self.sample_rate)
-
-    def drain_played(self) -> list[tuple[int, int, float]]:
-        """Hits played since the last call: (transport sample, instrument, velocity), in the
-        order the callback played them (at most the ring's size behind)."""
-        m = self._mixer
-        if m is None:
-            return []
-        hits, self._hits_read = m.drain_hits(self._hits_read)
-        return hits
-
-    # ------------------------------------------------------------ health
-
-    @property
-    def underflows(self) -> int:
-        """Output underflows reported by the audio host since start."""
-        return self._out.underflows if self._out is not None else 0
-
-    def underflow_positions(self) -> list[int]:
-        """Transport samples where the host reported an underflow (latest 4096; [] if silent)."""
-        out = self._out
-        return out.callback.underflow_positions() if isinstance(out, LiveStream) else []
-
-    @property
-    def callback_errors(self) -> int:
-        """Exceptions caught inside the callback (should stay 0)."""
-        return self._out.errors if self._out is not None else 0
-
-    @property
-    def callback_load(self) -> tuple[float, float]:
-        """(median, p99) callback run time as a fraction of the block period, recent blocks;
-        (0, 0) when silent or before the first block."""
-        if self._out is None:
-            return (0.0, 0.0)
-        load = self._out.recent_load()
-        if len(load) == 0:
-            return (0.0, 0.0)
-        return (float(np.median(load)), float(np.percentile(load, 99)))
-
-    @property
-    def output_latency(self) -> float:
-        """Output latency of the stream in seconds (one block when silent)."""
-        return float(self._out.latency) if self._out is not None else 0.0
+    def audio_switch_interval(self) -> float:
+        """The GIL switch interval (s) of this process, where the callback runs."""
+        return sys.getswitchinterval()
 
     @property
     def mixer(self) -> Mixer | None:

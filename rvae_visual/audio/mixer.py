@@ -16,21 +16,23 @@ from typing import Sequence
 import numpy as np
 
 from .kit import Kit
+from .records import (
+    B_AHEAD, B_CATCH_UP, B_CLOCK, B_FRAMES, B_HEARD, B_PLAYING, B_POS, B_RUN, B_RUN_START, B_TICK,
+    B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS, C_HITS, HIT_RING, BlockRecord, Rings,
+)
 from .transport import Transport
 from .voices import Voices
 
 MASTER_GAIN = 0.6  # about -4.4 dB: three full-velocity hits at once stay near the knee
 CLIP_KNEE = 0.7  # linear up to here
 CLIP_CEILING = 0.98  # and never beyond this (about -0.2 dBFS)
-HIT_RING = 4096  # hits the main thread may fall behind by
-BLOCK_RING = 64
 
 
 class Mixer:
     """Renders blocks of the transport's Patterns through a kit (mono mix copied to every channel)."""
 
     def __init__(self, kit: Kit, transport: Transport, max_frames: int = 8192,
-                 master_gain: float = MASTER_GAIN) -> None:
+                 master_gain: float = MASTER_GAIN, rings: Rings | None = None) -> None:
         if kit.sample_rate != transport.sample_rate:
             raise ValueError(f"kit is at {kit.sample_rate} Hz, transport at {transport.sample_rate} Hz")
         self.transport = transport
@@ -44,15 +46,16 @@ class Mixer:
         self._over = np.zeros(max_frames, bool)
         self._block_clock = 0
         self._emit = self._trigger  # bound once: no bound-method object per block
-        # played hits ring
-        self.hit_pos = np.zeros(HIT_RING, np.int64)
-        self.hit_inst = np.zeros(HIT_RING, np.int32)
-        self.hit_vel = np.zeros(HIT_RING, np.float64)
-        self.hit_count = 0  # written after the slot: the reader trusts slots below it
-        # per-block timing ring: clock, transport pos, tick-time, ticks/sample, playing,
-        # heard time, frames, transport run, the sample where it began, its catch-up start
-        self.blk = np.zeros((BLOCK_RING, 10), np.float64)
+        # played hits and per-block records (named B_* columns), for other threads or the
+        # player's process to read; each slot is written before its counter
+        self.rings = rings if rings is not None else Rings()
+        self.hit_pos = self.rings.hit_pos
+        self.hit_inst = self.rings.hit_inst
+        self.hit_vel = self.rings.hit_vel
+        self.hit_count = 0
+        self.blk = self.rings.blk
         self.blk_count = 0
+        self._counts = self.rings.counts
         self.peak = 0.0  # largest |output| sample since last reset (before the soft clip)
         self.clipped = 0  # blocks in which the soft clip acted
 
@@ -72,17 +75,19 @@ class Mixer:
         self.hit_inst[i] = inst
         self.hit_vel[i] = vel
         self.hit_count += 1
+        self._counts[C_HITS] = self.hit_count
 
-    def process(self, out: np.ndarray, frames: int, heard_time: float = 0.0) -> None:
+    def process(self, out: np.ndarray, frames: int, heard_time: float = 0.0, ahead: float = 0.0) -> None:
         """Render `frames` samples into out[:frames, :] (float32, any channel count).
 
         `heard_time`: when the block's first sample reaches the listener (seconds on the
-        caller's clock, time.monotonic for the live stream); only recorded."""
+        caller's clock, time.monotonic for the live stream), `ahead`: seconds from now until
+        then (0.0 if unknown); both only recorded."""
         if frames > self.max_frames:  # never in a stream opened with our block size
             done = 0
             while done < frames:
                 n = min(self.max_frames, frames - done)
-                self.process(out[done:done + n], n, heard_time + done / self.transport.sample_rate)
+                self.process(out[done:done + n], n, heard_time + done / self.transport.sample_rate, ahead)
                 done += n
             return
         if self.req_kit is not self.voices.kit:
@@ -106,17 +111,19 @@ class Mixer:
         out[:frames] = m[:, None]
         i = self.blk_count % BLOCK_RING
         row = self.blk[i]
-        row[0] = clock
-        row[1] = t.block_start
-        row[2] = (t.block_start - t.origin) / t.spt
-        row[3] = 1.0 / t.spt
-        row[4] = 1.0 if t.playing else 0.0
-        row[5] = heard_time
-        row[6] = frames
-        row[7] = t.run
-        row[8] = t.run_start
-        row[9] = t.catch_up_from
+        row[B_CLOCK] = clock
+        row[B_POS] = t.block_start
+        row[B_TICK] = (t.block_start - t.origin) / t.spt
+        row[B_TICKS_PER_SAMPLE] = 1.0 / t.spt
+        row[B_PLAYING] = 1.0 if t.playing else 0.0
+        row[B_HEARD] = heard_time
+        row[B_FRAMES] = frames
+        row[B_RUN] = t.run
+        row[B_RUN_START] = t.run_start
+        row[B_CATCH_UP] = t.catch_up_from
+        row[B_AHEAD] = ahead
         self.blk_count += 1
+        self._counts[C_BLOCKS] = self.blk_count
         self.clock = clock + frames
 
     @staticmethod
@@ -136,44 +143,21 @@ class Mixer:
     # ------------------------------------------------------------ main-thread readers
 
     def drain_hits(self, since: int) -> tuple[list[tuple[int, int, float]], int]:
-        """Hits played from counter `since` on: (list of (sample, instrument, velocity), new
-        counter). If the reader fell more than the ring behind, the oldest are skipped."""
-        end = self.hit_count
-        begin = max(since, end - HIT_RING + 256)  # leave room for the writer
-        out = []
-        for k in range(begin, end):
-            i = k % HIT_RING
-            out.append((int(self.hit_pos[i]), int(self.hit_inst[i]), float(self.hit_vel[i])))
-        return out, end
+        """Hits played from counter `since` on (see Rings.drain_hits)."""
+        return self.rings.drain_hits(since)
 
-    def last_block(self) -> np.ndarray | None:
-        """Copy of the newest block record (clock, pos, tick-time, ticks/sample, playing,
-        heard time, frames), or None before the first block."""
-        n = self.blk_count
-        if n == 0:
-            return None
-        return self.blk[(n - 1) % BLOCK_RING].copy()
+    def last_block(self) -> BlockRecord | None:
+        """The newest block record, or None before the first block."""
+        return self.rings.last_block()
 
-    def block_before(self, when: float) -> np.ndarray | None:
-        """Copy of the newest block record whose heard time is <= `when` (the oldest kept if
-        none is), or None before the first block."""
-        n = self.blk_count
-        if n == 0:
-            return None
-        for k in range(n - 1, max(-1, n - BLOCK_RING // 2 - 1), -1):
-            row = self.blk[k % BLOCK_RING].copy()
-            if row[5] <= when:
-                return row
-        return self.blk[max(0, n - BLOCK_RING // 2) % BLOCK_RING].copy()
+    def block_before(self, when: float) -> BlockRecord | None:
+        """The newest block record heard at or before `when` (see Rings.block_before)."""
+        return self.rings.block_before(when)
 
 
-def heard_ticks(row: np.ndarray, when: float, sample_rate: int) -> float:
-    """Tick-time heard at `when` from a block record: never beyond the block's end (if the
-    callback stalls, so does what is heard); stays put while stopped."""
-    if row[4] == 0.0:
-        return float(row[2])
-    elapsed = min(max(0.0, when - row[5]) * sample_rate, row[6])
-    return float(row[2] + elapsed * row[3])
+def heard_ticks(row: BlockRecord, when: float, sample_rate: int) -> float:
+    """Tick-time heard at `when` from a block record (see BlockRecord.heard_ticks)."""
+    return row.heard_ticks(when, sample_rate)
 
 
 def mutes_tuple(mutes: Sequence[bool], n: int) -> tuple[bool, ...]:

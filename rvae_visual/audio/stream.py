@@ -9,6 +9,7 @@ which becomes one status line and a silent run.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import time
 from typing import Any
@@ -17,10 +18,12 @@ import numpy as np
 
 from ..errors import InputError
 from .mixer import Mixer
+from .records import C_ERRORS, C_LOADS, C_UNDERFLOWS, LOAD_RING, UNDERFLOW_RING
 
-LOAD_RING = 2048
-UNDERFLOW_RING = 4096
 JACK_CLIENT_NAME = "rvae-visual"
+# Benchmarks only: with this variable set to 1 the stream's callback writes silence and only
+# counts underflows, the floor our callback is compared with under the same player load.
+EMPTY_CALLBACK_ENV = "RVAE_BENCH_EMPTY_CALLBACK"
 
 
 class AudioUnavailable(Exception):
@@ -112,39 +115,59 @@ class Callback:
         self.underflows = 0
         self.errors = 0  # exceptions caught (the stream must never die of one)
         self.last_error = ""
-        self.load = np.zeros(LOAD_RING, np.float64)  # run time / block period
+        self.rings = rings = mixer.rings  # counters and rings others read (audio/records.py)
+        self._counts = rings.counts
+        self.load = rings.load  # run time / block period
         self.load_count = 0
-        self.underflow_at = np.zeros(UNDERFLOW_RING, np.int64)  # transport sample of each
+        self.underflow_at = rings.underflow_at  # transport sample of each
+        self.underflow_time = rings.underflow_time  # time.monotonic() of each
         self._perf = time.perf_counter
         self._mono = time.monotonic
 
     def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         t0 = self._perf()
+        mono = self._mono()
         if status.output_underflow:
-            self.underflow_at[self.underflows % UNDERFLOW_RING] = self.mixer.transport.pos
+            i = self.underflows % UNDERFLOW_RING
+            self.underflow_at[i] = self.mixer.transport.pos
+            self.underflow_time[i] = mono
             self.underflows += 1
+            self._counts[C_UNDERFLOWS] = self.underflows
         try:
             dac = time_info.outputBufferDacTime
             now = time_info.currentTime
-            ahead = dac - now if dac > 0.0 and now > 0.0 else self.latency
-            self.mixer.process(outdata, frames, self._mono() + ahead)
+            known = dac > 0.0 and now > 0.0
+            ahead = dac - now if known else self.latency
+            self.mixer.process(outdata, frames, mono + ahead, ahead if known else 0.0)
         except Exception as e:  # an exception would silently stop the stream: keep playing
             outdata.fill(0.0)
             self.errors += 1
+            self._counts[C_ERRORS] = self.errors
             self.last_error = type(e).__name__
         i = self.load_count % LOAD_RING
         self.load[i] = (self._perf() - t0) * self.sample_rate / frames
         self.load_count += 1
+        self._counts[C_LOADS] = self.load_count
 
     def recent_load(self) -> np.ndarray:
         """Callback time as a fraction of the block period, for the recent blocks."""
-        n = min(self.load_count, LOAD_RING)
-        return self.load[:n].copy()
+        return self.rings.recent_load()
 
     def underflow_positions(self) -> list[int]:
         """Transport samples at which the host reported underflows (the latest 4096), in order."""
-        n = self.underflows
-        return [int(self.underflow_at[k % UNDERFLOW_RING]) for k in range(max(0, n - UNDERFLOW_RING), n)]
+        return self.rings.underflow_positions()
+
+
+class EmptyCallback(Callback):
+    """Writes silence, counts underflows; runs no mixer (the benchmarks' floor)."""
+
+    def __call__(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status.output_underflow:
+            i = self.underflows % UNDERFLOW_RING
+            self.underflow_time[i] = self._mono()
+            self.underflows += 1
+            self._counts[C_UNDERFLOWS] = self.underflows
+        outdata.fill(0.0)
 
 
 class LiveStream:
@@ -154,7 +177,8 @@ class LiveStream:
                  latency: float | str | None = None) -> None:
         self.mixer = mixer
         self.sample_rate = mixer.transport.sample_rate
-        self.callback = Callback(mixer)
+        empty = os.environ.get(EMPTY_CALLBACK_ENV) == "1"
+        self.callback = EmptyCallback(mixer) if empty else Callback(mixer)
         sd = import_sounddevice()
         self._stream = sd.OutputStream(
             samplerate=self.sample_rate, blocksize=blocksize, device=device, channels=channels,
@@ -219,6 +243,7 @@ class SilentRunner:
                 self.mixer.process(self._buf, self.block, due + self.latency)
             except Exception as e:
                 self.errors += 1
+                self.mixer.rings.counts[C_ERRORS] = self.errors
                 self.last_error = type(e).__name__
             n += 1
             wait = t0 + n * period - time.monotonic()

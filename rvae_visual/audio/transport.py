@@ -62,7 +62,7 @@ class Transport:
         self.mutes: tuple[bool, ...] = tuple(bool(m) for m in mutes)
         # --- audio-thread state
         self.playing = False
-        self._run_taken = self.req_run
+        self._run_taken: tuple[int, bool, float, float | None] = self.req_run
         self.run = 0  # starts and locates taken up so far
         self.run_start = 0  # `pos` where the current run began
         self.catch_up_from = 0  # hits in [catch_up_from, run_start) play at run_start
@@ -167,7 +167,7 @@ class Transport:
             self.spt = samples_per_tick(bpm, self.sample_rate)
             self.origin = self.pos - 0.5 - x * self.spt
         req = self.req_pattern
-        if req is self._taken:
+        if req is self._taken or req is None:
             return
         if self.cur is None:
             self.cur, self.cur_from, self._taken = req, -NO_LIMIT, req

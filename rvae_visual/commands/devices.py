@@ -11,6 +11,9 @@ DESCRIPTION = (
 )
 
 
+COMMON_RATES = (44100, 48000, 88200, 96000)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `devices`."""
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -31,6 +34,8 @@ def _audio_section() -> tuple[list[dict], str]:
         devs = [
             {"index": i, "name": d["name"], "hostapi": apis[d["hostapi"]]["name"],
              "channels": int(d["max_output_channels"]), "samplerate": float(d["default_samplerate"]),
+             "rates": _rates(sd, i, d), "latency_low_ms": round(1000 * float(d["default_low_output_latency"]), 1),
+             "latency_high_ms": round(1000 * float(d["default_high_output_latency"]), 1),
              "default": i == default}
             for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0
         ]
@@ -44,6 +49,18 @@ def _audio_section() -> tuple[list[dict], str]:
     if not devs:
         return [], "no audio output device found (the player will run silent)"
     return devs, ""
+
+
+def _rates(sd, index: int, info: dict) -> list[int]:
+    """The common sample rates (Hz) the output accepts."""
+    ok = []
+    for rate in COMMON_RATES:
+        try:
+            sd.check_output_settings(device=index, samplerate=rate, channels=min(2, int(info["max_output_channels"])))
+            ok.append(rate)
+        except Exception:  # PortAudioError, ValueError
+            pass
+    return ok
 
 
 def _midi_section() -> list[str]:
@@ -66,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {problem}")
     for d in devs:
         mark = "  (default)" if d["default"] else ""
+        rates = "/".join(f"{r / 1000:g}" for r in d["rates"]) or f"{d['samplerate'] / 1000:g}"
         print(f"  [{d['index']}] {d['name']} ({d['hostapi']}, {d['channels']} out, "
-              f"{d['samplerate']:g} Hz){mark}")
+              f"{d['samplerate']:g} Hz; rates {rates} kHz; latency low {d['latency_low_ms']:g} ms, "
+              f"high {d['latency_high_ms']:g} ms){mark}")
     print("MIDI:")
     for line in midi:
         print(f"  {line}")

@@ -13,7 +13,11 @@ DESCRIPTION = (
     "are compared at threshold 0.5 on the exact tick (precision, recall, F1, overall and per "
     "instrument), velocity error and timing error (ms at the clip's tempo) on the true hits. "
     "Also measures the map on the 30 x 30 grid: richness (distinct patterns) and smoothness "
-    "(mean Jaccard distance between neighbouring cells' hits; lower is smoother). "
+    "(mean Jaccard distance between neighbouring cells' hits; lower is smoother), "
+    "identical_neighbours, largest_plateau, jump, flam_rate, mean_hits and max_hits, beside the "
+    "training clips' figures (\"clips\"). Timing and velocity come with their baselines "
+    "(every hit on its grid position; every hit at its drum's mean velocity). Clips are read "
+    "as the model's were (its reading). "
     "Exit 1 when no clip is usable."
 )
 
@@ -53,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from ..model.store import load_model
 
     model = load_model(args.model)
-    entries = scan(args.paths, model.drum_map, args.min_hits, roundtrip=False)
-    ok = [e.clip for e in entries if e.status == "ok"]
+    entries = scan(args.paths, model.drum_map, args.min_hits, roundtrip=False,
+                   reading=model.reading)
+    ok = [e.clip for e in entries if e.status == "ok" and e.clip is not None]
     for e in entries:
         if e.status != "ok":
             print(f"skipped: {e.reason}", file=sys.stderr)

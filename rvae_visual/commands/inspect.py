@@ -56,6 +56,9 @@ def summary_lines(model: "PlayModel") -> list[str]:
             f"{n} ({o})" for n, o in zip(model.drum_map.instruments, model.drum_map.out_notes)),
         f"format:    version {m.get('format_version')}, {m.get('representation', {}).get('ticks')} "
         f"ticks a bar at {m.get('representation', {}).get('ppqn')} ppqn",
+        f"meter:     {model.meter.name} ({model.meter.beats_per_bar} beats of "
+        f"{model.meter.ticks_per_beat} ticks a bar), clips read {model.reading}; map window "
+        f"z1 {model.window[0]:g}..{model.window[1]:g}, z2 {model.window[2]:g}..{model.window[3]:g}",
         f"clips:     {len(clips)} clips, {m.get('bars')} bars"
         + (f" from {m['trained_on']}" if m.get("trained_on") else ""),
     ]
@@ -260,9 +263,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.png}: the picture file name must end in .png")
         draw_png(model, args.png, args.threshold)
     if args.json:
+        from ..model.evaluate import map_metrics
+
         meta = dict(model.meta)
         meta["name"] = model.name
         meta["path"] = model.path
+        meta["window"] = list(model.window)
+        meta["meter"] = model.meter.to_dict()
+        meta["map"] = map_metrics(model.grid(), args.threshold, model.drum_map.instruments)
         print(json.dumps(meta))
     else:
         print("\n".join(summary_lines(model)))

@@ -101,8 +101,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("audio")
     g.add_argument("--audio-device", metavar="D", help="output device index or name (see `rvae-visual devices`)")
     g.add_argument("--blocksize", type=_blocksize, default=0, metavar="FRAMES",
-                   help="audio block size in frames (default: the device's choice)")
-    g.add_argument("--latency", type=_latency, metavar="S", help="output latency: seconds, 'low' or 'high'")
+                   help="audio block size in frames, e.g. 64, 128, 256 (default 0: the host's choice; "
+                        "on JACK its period)")
+    g.add_argument("--latency", type=_latency, default=None, metavar="S",
+                   help="output latency: seconds, 'low' or 'high' (default: PortAudio's 'high', the "
+                        "device's safe latency, which does not click on ordinary hardware; "
+                        "`devices` lists both)")
+    g.add_argument("--audio-engine", choices=("process", "thread"), default=None,
+                   help="where the audio callback runs: its own process (default; the frame loop "
+                        "cannot delay it) or a thread of the player (the earlier form)")
     g.add_argument("--quantize", choices=("tick", "beat", "bar"), default="tick",
                    help="where a new rhythm takes over when the head moves (default tick)")
     g = p.add_argument_group("running unattended, tests and benchmarks")
@@ -198,7 +205,8 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     t = time.perf_counter()
     engine = AudioEngine(kit=args.kit, bpm=perf.bpm, device=args.audio_device,
                          blocksize=args.blocksize, latency=args.latency, quantize=args.quantize,
-                         threshold=perf.threshold, instruments=model.drum_map.instruments)
+                         threshold=perf.threshold, instruments=model.drum_map.instruments,
+                         mode=getattr(args, "audio_engine", None))
     if getattr(args, "clock", "internal") == "midi":  # a follower waits for its master
         perf.playing = False
         engine.set_playing(False)

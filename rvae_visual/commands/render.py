@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                f"{sum(counts)} hits ({', '.join(f'{n} {c}' for n, c in zip(dm.instruments, counts))})")
     if args.midi:
         mid = patterns_to_midi(per_bar, args.bpm, dm, threshold=args.threshold, channel=args.channel,
-                               mutes=mutes)
+                               mutes=mutes, meter=model.meter)
         try:
             mid.save(args.midi)
         except OSError as e:

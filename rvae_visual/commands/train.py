@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import json
 import signal
@@ -10,14 +12,19 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from .common import add_drum_map_option, drum_map_from, positive_int
+from ..outfiles import check_output_file, save_or_fallback
+from .common import add_drum_map_option, add_reading_option, drum_map_from, positive_int
 
 DESCRIPTION = (
     "Train a model on MIDI clips (files or folders, read as `scan` reads them: unusable files are "
     "skipped and reported). Shows a progress bar with epoch, loss and validation loss and ends "
     "with a summary. Ctrl-C stops after the current epoch and still saves the best model so far. "
-    "Exit 1 when no clip is usable."
+    "Exit 1 when no clip is usable, 2 when MODEL cannot be written (checked before training), "
+    "3 when writing MODEL failed after training: the model is then saved in your data folder "
+    "(or the current or temporary folder) and that path is printed."
 )
+
+MODEL_BYTES_NEEDED = 1024 * 1024  # a model file is about 650 kB (float32)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="store weights as float16 (half the file size)")
     p.add_argument("--min-hits", type=positive_int, default=1, metavar="N",
                    help="skip bars with fewer hits (default 1)")
+    add_reading_option(p)
     add_drum_map_option(p)
 
 
@@ -49,7 +57,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
-        self._prev = None
+        self._prev: Any = None
 
     def __enter__(self) -> "_StopFlag":
         try:
@@ -71,11 +79,9 @@ class _StopFlag:
 
 
 def _check_output(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a model file name such as {path / 'model.npz'}")
-    if not parent.is_dir():
-        raise InputError(f"{path}: folder {parent} does not exist")
+    check_output_file(path, "model", MODEL_BYTES_NEEDED)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,9 +94,18 @@ def run(args: argparse.Namespace) -> int:
     _check_output(out_path)
     progress = args.progress or ("none" if args.json and not sys.stderr.isatty() else "bar")
 
-    entries = scan(args.paths, dm, args.min_hits, roundtrip=False)
+    entries = scan(args.paths, dm, args.min_hits, roundtrip=False, reading=args.reading)
     ok = [e for e in entries if e.status == "ok"]
     skipped = [e for e in entries if e.status != "ok"]
+    if ok:  # one meter per model: the meter of most clips; the others are skipped
+        from collections import Counter
+
+        meter = Counter(e.meter for e in ok).most_common(1)[0][0]
+        for e in ok:
+            if e.meter != meter:
+                e.status, e.reason = "skipped", f"{e.path}: in {e.meter}; the other clips are in {meter}"
+        skipped += [e for e in ok if e.status != "ok"]
+        ok = [e for e in ok if e.status == "ok"]
     for e in entries:
         for w in e.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -104,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
     from ..model.modelfile import save_model_file
     from ..model.training import train, trainset_from_clips
 
-    data = trainset_from_clips([e.clip for e in ok])
+    from ..model.training import training_warnings
+
+    data = trainset_from_clips([e.clip for e in ok if e.clip is not None])
+    for w in training_warnings(data):
+        print(f"warning: {w}", file=sys.stderr)
     print(f"training ({args.recipe} recipe) on {len(ok)} clips, {data.n_bars} bars"
           + (f"; {len(skipped)} skipped" if skipped else ""), file=sys.stderr, flush=True)
 
@@ -139,7 +158,17 @@ def run(args: argparse.Namespace) -> int:
     # names only: a model file carries no folder names from the trainer's disk
     meta["trained_on"] = " ".join(Path(p).name or str(p) for p in args.paths)
     meta["skipped_clips"] = [Path(e.path).name for e in skipped]
-    save_model_file(out_path, result.weights, meta, "float16" if args.float16 else "float32")
+    dtype = "float16" if args.float16 else "float32"
+    wanted = out_path
+    try:
+        out_path, problem = save_or_fallback(
+            out_path, lambda p: save_model_file(p, result.weights, meta, dtype))
+    except OSError as e:
+        print(f"rvae-visual: error: {e}; the trained model is lost", file=sys.stderr)
+        return 3
+    if problem:
+        print(f"rvae-visual: error: {problem}; the model was saved to {out_path} instead",
+              file=sys.stderr, flush=True)
 
     seconds = time.perf_counter() - t0
     summary = {
@@ -172,4 +201,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary), flush=True)
     else:
         print("\n".join(lines))
-    return 0
+    return 3 if out_path != wanted else 0

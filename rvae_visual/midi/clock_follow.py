@@ -58,8 +58,8 @@ class MidiClockSource:
                     tr.stop()
                     self.report("MIDI clock stopped arriving: stopped (--clock-stop hold keeps playing)")
                 else:
-                    bpm = f"{self.tempo_sent:.1f} BPM" if self.tempo_sent else "the last tempo"
-                    self.report(f"MIDI clock stopped arriving: holding {bpm}")
+                    held = f"{self.tempo_sent:.1f} BPM" if self.tempo_sent else "the last tempo"
+                    self.report(f"MIDI clock stopped arriving: holding {held}")
         if f.present and f.bpm is not None:
             bpm = clamp_bpm(f.bpm * self.nudge(now))
             if self.tempo_sent is None or abs(bpm - self.tempo_sent) >= 0.01:

@@ -28,7 +28,7 @@ def pulses_in_window(bpm: float, sample_rate: int, origin: float, start: int, st
         return []
     spt = samples_per_tick(bpm, sample_rate)
     k = math.ceil((start - 0.5 - origin) / spt - 1e-9)
-    out = []
+    out: list[tuple[int, int]] = []
     while True:
         s = math.floor(origin + k * spt + 0.5)
         if s >= stop:

@@ -26,7 +26,7 @@ REALIGN_AFTER = 1.0
 def import_link() -> ModuleType:
     """The `link` module of linkpython-extern, or InputError saying how to install it."""
     try:
-        import link  # type: ignore[import-not-found]
+        import link
     except ImportError:
         raise InputError("--clock link needs Ableton Link support: pip install 'rvae-visual[link]' "
                          "(the linkpython-extern package)") from None

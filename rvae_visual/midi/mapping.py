@@ -447,7 +447,7 @@ class Controller:
             st.engaged = True
         elif st.engaged and self._external_change(b, cur):
             st.engaged = False
-        if not st.engaged:
+        if not st.engaged and cur is not None:
             target = self._to_step(b, cur)  # in knob steps, invert already applied
             knob = 127 - raw if b.invert else raw
             prev_knob = None if prev is None else (127 - prev if b.invert else prev)

@@ -23,34 +23,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..audio.records import TransportView  # owned by audio/: the engine makes them
 from ..audio.sequencer import hits_in_window
-from ..pattern import Pattern, velocity_byte
+from ..pattern import velocity_byte
 from . import clock_out
 
 ALL_NOTES_OFF = 123
-
-
-@dataclass(frozen=True)
-class TransportView:
-    """What the scheduler needs from the audio engine, read at one instant.
-
-    `heard_sample` is the transport sample being heard at monotonic time `at` (seconds);
-    `run` changes whenever the transport starts or jumps (locate); `run_start` is the
-    transport sample where that run began; hits in [catch_up_from, run_start) were played at
-    run_start (a run that started late, see transport.MAX_CATCH_UP)."""
-
-    playing: bool
-    pattern: Pattern | None
-    threshold: float
-    mutes: tuple[bool, ...]
-    bpm: float
-    origin: float
-    sample_rate: int
-    heard_sample: float
-    at: float
-    run: int = 0
-    run_start: float = 0.0
-    catch_up_from: float = 0.0
 
 
 @dataclass

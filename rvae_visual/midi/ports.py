@@ -124,9 +124,10 @@ class PortLister:
         if not self.backend.is_rtmidi:
             return port_names(self.kind, self.backend)
         try:
-            if self._client is None:
-                self._client = _rt_client(self.kind, self.backend, f"{APP_PORT_NAME}-watch")
-            return list(self._client.get_ports())
+            client = self._client
+            if client is None:
+                client = self._client = _rt_client(self.kind, self.backend, f"{APP_PORT_NAME}-watch")
+            return list(client.get_ports())
         except Exception as e:
             self.close()
             raise MidiPortError(f"MIDI {self.kind}s unavailable ({self.backend.label()}): {_describe(e)}") from None
@@ -268,7 +269,7 @@ def _open(kind: str, spec: str, backend: Backend | None, client_name: str, port_
     names = port_names(kind, b)
     index = resolve_port(spec, names, kind)
     virtual = index is None
-    target = port_name if virtual else names[index]
+    target = port_name if index is None else names[index]
     try:
         if b.is_rtmidi:
             rt = _rt_client(kind, b, client_name, queue_size)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..clock import ClockSource, TransportControl
+from ..drum_map import DrumMap
 from ..errors import InputError
 from .clock_follow import MidiClockSource
 from .clock_in import ClockFollower
@@ -66,18 +67,17 @@ class MidiConfig:
     user_mapping: Path | None = None  # where learned bindings go (default: the user's file)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, drum_map=None) -> MidiConfig:
+    def from_args(cls, args: argparse.Namespace, drum_map: DrumMap | None = None) -> MidiConfig:
         """From `play`'s parsed options (see options.add_midi_arguments) and the drum map."""
-        kw = {}
+        a = vars(args)
+        cfg = cls(midi_in=a.get("midi_in"), midi_out=a.get("midi_out"), clock_in=a.get("clock_in"),
+                  controller=a.get("controller"), channels=tuple(a.get("midi_channel") or (10,)),
+                  notes=a.get("midi_notes"), latency_ms=float(a.get("midi_latency") or 0.0),
+                  note_length_ms=float(a.get("midi_note_length") or 50.0), clock_out=bool(a.get("clock_out")),
+                  clock=a.get("clock") or "internal", clock_stop=a.get("clock_stop") or "stop")
         if drum_map is not None:
-            kw = {"instruments": tuple(drum_map.instruments), "default_notes": tuple(drum_map.out_notes)}
-        g = lambda name, default=None: getattr(args, name, default)
-        return cls(midi_in=g("midi_in"), midi_out=g("midi_out"), clock_in=g("clock_in"),
-                   controller=g("controller"), channels=tuple(g("midi_channel", (10,))),
-                   notes=g("midi_notes"), latency_ms=float(g("midi_latency", 0.0)),
-                   note_length_ms=float(g("midi_note_length", 50.0)), clock_out=bool(g("clock_out", False)),
-                   clock=g("clock", "internal") or "internal", clock_stop=g("clock_stop", "stop") or "stop",
-                   **kw)
+            cfg.instruments, cfg.default_notes = tuple(drum_map.instruments), tuple(drum_map.out_notes)
+        return cfg
 
     @property
     def enabled(self) -> bool:

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 # The player's default (falls back to the first bundled model): the most varied map of the
-# bundled ones by `eval` (703 distinct patterns of 900; neighbours share 84 % of their hits).
+# bundled ones by `eval` (the most distinct patterns of the 900; see data/models/README.md).
 DEFAULT_MODEL = "gmd-latin"
 
 

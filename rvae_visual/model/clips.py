@@ -28,6 +28,7 @@ from ..pattern import METER_4_4, QUARTERS_PER_BAR, TICKS_PER_BAR, Meter, Pattern
 from .reading import DEFAULT_READING, check_reading, place, subdivisions_used
 
 MAX_CLIP_BYTES = 4 * 1024 * 1024  # a drum clip is a few kB; anything this big is not one
+MAX_CLIP_BARS = 512  # bars of 4 quarter notes; a drum clip is a few bars, this is ~17 min at 120
 OUT_TPQ = 1920
 DEFAULT_BPM = 120.0
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
@@ -172,7 +173,21 @@ def read_clip(
         content = read_midi_notes(mid)
     except Exception as e:
         raise ClipError(f"{p}: corrupt MIDI file ({e})") from None
+    check_clip_length(content, str(p))
     return clip_from_notes(content, str(p), dm, min_hits, reading)
+
+
+def check_clip_length(content: MidiContent, path: str, max_bars: int = MAX_CLIP_BARS) -> None:
+    """ClipError (one line naming the file) when the file's events reach past `max_bars` bars of
+    4 quarter notes, checked before any array of bars is allocated (a huge delta-time in a tiny
+    file would otherwise claim gigabytes)."""
+    last = max([content.length_quarters] + [n.quarter for n in content.notes])
+    limit = max_bars * QUARTERS_PER_BAR
+    if last > limit:
+        raise ClipError(
+            f"{path}: {last / QUARTERS_PER_BAR:,.0f} bars long (its events reach quarter note "
+            f"{last:,.0f}); a drum clip may be at most {max_bars} bars of 4/4"
+        )
 
 
 def clip_meter(content: MidiContent, path: str) -> Meter:
@@ -252,6 +267,14 @@ def clip_from_notes(content: MidiContent, path: str, dm: DrumMap, min_hits: int 
             tick -= loop_ticks
         elif tick < 0:  # read onto the loop's first tick from before it (cannot happen today)
             tick += loop_ticks
+        if (tick, inst) in owner and reading == "musical":
+            # two notes of a drum on one grid position (a roll finer than the subdivisions read):
+            # the second goes to its nearest tick when that and its neighbours are free (a
+            # flam, two hits a tick apart, stays one hit: the louder)
+            exact = tick + off
+            near = int(np.floor(exact + 0.5))
+            if all(((near + d) % loop_ticks, inst) not in owner for d in (-1, 0, 1)):
+                tick, off = near % loop_ticks, exact - near
         bar, t = divmod(tick, TICKS_PER_BAR)
         key = (tick, inst)
         if key in owner:

@@ -24,7 +24,7 @@ import numpy as np
 from ..pattern import ms_per_tick
 from .clips import Clip
 from .grid import LatentGrid
-from .hitrule import flam_rate, hit_figures
+from .hitrule import hit_figures
 
 if TYPE_CHECKING:
     from .store import PlayModel

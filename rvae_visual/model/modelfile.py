@@ -1,7 +1,8 @@
 """Model files: one .npz archive, read with `np.load(allow_pickle=False)` - nothing in it runs.
 
 It holds the folded encoder and decoder weights (`<layer>.W`, `<layer>.b`, float32 or float16),
-the decoder's float32 output at 16 latent points (checked on load), and `meta`: UTF-8 JSON bytes (a uint8 array) with the kind, the format version, the
+the decoder's float32 output at 16 latent points (checked on load), and `meta`: UTF-8 JSON bytes (a uint8
+array) with the kind, the format version, the
 representation (ticks, ppqn, instruments, drum map), the architecture, the recipe and seed, the
 loss history, the package version, the creation date, and every training bar's clip name and
 latent mean (the landmarks). A corrupt file, a file of another kind or one from a newer format
@@ -76,7 +77,7 @@ def save_model_file(path: str | os.PathLike, weights: Mapping[str, np.ndarray], 
     tmp = p.with_name(p.name + ".part")
     try:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, p)
     finally:
         if tmp.exists():
@@ -108,6 +109,7 @@ def _float32_layers_needed(weights: Mapping[str, np.ndarray], arrays: dict[str, 
                 best, best_err = layer, e
         for p in "Wb":
             trial[f"{best}.{p}"] = np.asarray(weights[f"{best}.{p}"], np.float32)
+        assert best is not None
         kept.append(best)
         candidates.remove(best)
         current = best_err

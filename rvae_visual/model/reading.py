@@ -6,9 +6,11 @@ Two readings:
   a signed offset in ticks. Every beat (24 ticks) is read on one subdivision: the meter's own
   (16ths of a quarter = 6 ticks in 4/4; 16ths of a dotted quarter = 4 ticks in 12/8 and 6/8)
   unless the notes of that beat clearly sit on another one (16th triplets, which hold 8th
-  triplets, or 32nds in 4/4; duplets or 32nds in compound meter). So a performed 16th lands on
-  the same tick in every bar however early or late it is played (up to half a 16th), and the
-  offset keeps the feel: up to +-3 ticks on a 16th grid, +-2 on triplets, +-1.5 on 32nds.
+  triplets, or 32nds in 4/4; duplets or 32nds in compound meter): a note at least CLEAR_OFF
+  tick off the meter's grid and CLEAR_RATIO times as close to the other one, with that grid
+  fitting the beat's notes better. So a performed 16th lands on the same tick in every bar when
+  played up to about 1.3 ticks early or late (27 ms at 120 BPM); the offset keeps the feel:
+  up to +-3 ticks on a 16th grid, +-2 on triplets, +-1.5 on 32nds.
 - `nearest`: each note goes to the nearest of the 96 ticks, the offset in [-0.5, 0.5) ticks
   (the reading of R-VAE's 96-tick bar; kept for comparison).
 

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 
 from ..drum_map import DrumMap, default_drum_map
 from ..errors import ClipError
+from .reading import DEFAULT_READING
 from .clips import MIDI_SUFFIXES, Clip, find_midi_files, grid16_moved, read_clip, roundtrip_error_ms
 
 
@@ -29,6 +30,8 @@ class ScanEntry:
     grid16_moved: int = 0
     warnings: list[str] = field(default_factory=list)
     clip: Clip | None = None
+    meter: str = ""
+    subdivisions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON object of one file."""
@@ -43,6 +46,8 @@ class ScanEntry:
             "skipped_bars": self.skipped_bars,
             "max_roundtrip_error_ms": round(self.max_roundtrip_error_ms, 4),
             "grid16_moved": self.grid16_moved,
+            "meter": self.meter or None,
+            "subdivisions": self.subdivisions,
             "warnings": self.warnings,
         }
 
@@ -68,10 +73,11 @@ def iter_clip_paths(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, 
             yield p, f"{p}: no such file or folder"
 
 
-def scan_file(path: Path, drum_map: DrumMap, min_hits: int = 1, roundtrip: bool = True) -> ScanEntry:
+def scan_file(path: Path, drum_map: DrumMap, min_hits: int = 1, roundtrip: bool = True,
+              reading: str = DEFAULT_READING) -> ScanEntry:
     """Read one clip and measure it; a bad clip becomes a skipped entry with its reason."""
     try:
-        clip = read_clip(path, drum_map, min_hits)
+        clip = read_clip(path, drum_map, min_hits, reading)
     except ClipError as e:
         return ScanEntry(str(path), "skipped", str(e))
     err, lost = roundtrip_error_ms(clip) if roundtrip else (0.0, 0)
@@ -88,6 +94,8 @@ def scan_file(path: Path, drum_map: DrumMap, min_hits: int = 1, roundtrip: bool 
         grid16_moved=grid16_moved(clip),
         warnings=list(clip.warnings),
         clip=clip,
+        meter=clip.meter.name,
+        subdivisions=list(clip.subdivisions),
     )
 
 
@@ -96,15 +104,16 @@ def scan(
     drum_map: DrumMap | None = None,
     min_hits: int = 1,
     roundtrip: bool = True,
+    reading: str = DEFAULT_READING,
 ) -> list[ScanEntry]:
-    """Scan files and folders; never raises for a bad clip."""
+    """Scan files and folders (`reading`: "musical" or "nearest"); never raises for a bad clip."""
     dm = drum_map or default_drum_map()
     out = []
     for p, problem in iter_clip_paths(paths):
         if problem:
             out.append(ScanEntry(str(p), "skipped", problem))
         else:
-            out.append(scan_file(p, dm, min_hits, roundtrip))
+            out.append(scan_file(p, dm, min_hits, roundtrip, reading))
     return out
 
 

@@ -168,9 +168,8 @@ def velocity_means(arrays: np.ndarray, instruments: Sequence[str]) -> dict[str, 
     return out
 
 
-# Below this many clips or bars a map is a few plateaus, not a continuous space: measured on the
-# bundled gmd sets, a model of 1 clip has its largest plateau at 40-60 % of the 900 points
-# and 2-3 clips at 15-30 %; 6 clips or more at under 10 %.
+# Below this many clips or bars a map is a few large plateaus of one rhythm each, not a
+# continuous space (see `eval`'s largest_plateau and identical_neighbours).
 FEW_CLIPS = 6
 FEW_BARS = 12
 
@@ -304,10 +303,12 @@ def export_weights(model: RhythmVAE) -> dict[str, np.ndarray]:
             mod = getattr(model, name)
             if isinstance(mod, DenseBN):
                 bn = mod.bn
+                mean, var = bn.running_mean, bn.running_var
+                assert mean is not None and var is not None  # track_running_stats is on
                 w, b = fold_batchnorm(
                     mod.linear.weight.numpy(), mod.linear.bias.numpy(), bn.weight.numpy(),
-                    bn.bias.numpy(), bn.running_mean.numpy().astype(np.float64),
-                    bn.running_var.numpy().astype(np.float64), bn.eps)
+                    bn.bias.numpy(), mean.numpy().astype(np.float64),
+                    var.numpy().astype(np.float64), bn.eps)
             else:
                 wt, bt = model.timing_output() if name == "out_ts" else (mod.weight, mod.bias)
                 w = wt.numpy().T.astype(np.float64)

@@ -32,7 +32,8 @@ class FramePainter:
         (plus a band the head may overhang) and the HUD panel change."""
         import pygame
 
-        g = MapGeometry(*surface.get_size(), extent)
+        width, height = surface.get_size()
+        g = MapGeometry(width, height, extent)
         full = (self.full_redraw or g != self._last_geom or hud.show_help
                 or hud.visible != self._hud_was_visible)
         self.full_redraw = hud.show_help  # closing the help needs one more full frame

@@ -3,7 +3,7 @@ controls applied between frames as soon as they arrive."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..midi.player import LearnMode
 from ..midi.system import MidiSystem
@@ -40,8 +40,11 @@ def attach_midi(app: App, midi: MidiSystem) -> LearnMode:
 
     app.event_filters.append(on_event)
     app.frame_hooks.append(on_frame)
+    def line(k: int) -> Callable[[], str]:
+        return lambda: lines[k] if k < len(lines) else ""
+
     for k in range(HUD_LINES):
-        app.hud_lines.append(lambda k=k: lines[k] if k < len(lines) else "")
+        app.hud_lines.append(line(k))
     app.shutdown_hooks.append(midi.close)
     app.conductor.wakers.append(midi.wait_actions)
     return learn

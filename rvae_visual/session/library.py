@@ -5,7 +5,6 @@ map from a dropped folder in another process. No pygame; the window polls it onc
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from ..errors import InputError
-from ..render.training_job import TrainingJob
+from .training_job import TrainingJob
 from .messages import Messages
 
 MODEL_CACHE = 4  # models kept ready to swap back in (about 15 MB each)
@@ -186,9 +185,6 @@ class ModelLibrary:
         if self.training is not None and not self.training.finished:
             self.messages.error(f"{folder}: already training on {self.training.folder.name}; wait for it to finish")
             return
-        if not os.access(folder, os.W_OK):
-            self.messages.error(f"{folder}: folder is not writable, so the trained model cannot be saved beside the clips")
-            return
         try:
             self.training = TrainingJob(folder, extra_args=self.train_args)
         except OSError as e:
@@ -202,6 +198,8 @@ class ModelLibrary:
         if job is None:
             return
         for ev in job.poll():
+            for note in ev.notes:  # clips skipped, a model saved elsewhere: one line each
+                self.messages.error(note)
             if ev.kind == "progress":
                 self.training_status = (f"training {job.folder.name}: epoch {ev.epoch}/{ev.epochs}"
                                         f"  loss {ev.loss:.3f}")

@@ -15,6 +15,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
+from ..outfiles import check_output_file, free_name, writable_fallback
+
+MODEL_BYTES_NEEDED = 1024 * 1024  # as `train` checks
+
 MODEL_SUFFIX = ".npz"
 
 
@@ -29,18 +34,22 @@ class TrainingEvent:
     path: str = ""
     message: str = ""
     summary: dict | None = None
+    notes: tuple[str, ...] = ()  # one-line problems on the way: clips skipped, model saved elsewhere
 
 
 def output_path_for(folder: Path) -> Path:
     """Where the trained model goes: beside the clips, `<folder>/<folder name>.npz`, never
-    overwriting an earlier one (`-2`, `-3`, ... are added)."""
+    overwriting an earlier one (`-2`, `-3`, ... are added); when the folder takes no file (read
+    only, full), the same name in the user's data folder (see `outfiles.fallback_folders`)."""
     base = folder.name or "clips"
-    p = folder / f"{base}{MODEL_SUFFIX}"
-    k = 2
-    while p.exists():
-        p = folder / f"{base}-{k}{MODEL_SUFFIX}"
-        k += 1
-    return p
+    try:
+        check_output_file(folder / f"{base}{MODEL_SUFFIX}", "model", MODEL_BYTES_NEEDED)
+    except InputError:
+        try:
+            return writable_fallback(f"{base}{MODEL_SUFFIX}", avoid=folder)
+        except OSError:
+            pass  # nowhere better: train anyway, `train` itself saves where it can
+    return free_name(folder, f"{base}{MODEL_SUFFIX}")
 
 
 def _lower_priority() -> None:  # runs in the child before exec
@@ -100,10 +109,19 @@ class TrainingJob:
                 summary = obj
         code = self.proc.wait()
         self._err_thread.join(timeout=5)
-        if code == 0 and self.out.is_file():
-            self.events.put(TrainingEvent("done", path=str(self.out), summary=summary))
+        notes = tuple(line.removeprefix("rvae-visual: error: ").removeprefix("skipped: ")
+                      for line in self._stderr_lines
+                      if line.startswith("skipped: ") or "saved to" in line)
+        saved = Path(str((summary or {}).get("model") or self.out))
+        if code in (0, 3) and saved.is_file():  # 3: `train` saved it elsewhere (in the notes)
+            if saved.parent != self.folder and not any("saved to" in n for n in notes):
+                notes += (f"{self.folder}: cannot write the model there; saved to {saved}",)
+            self.out = saved
+            self.events.put(TrainingEvent("done", path=str(saved), summary=summary, notes=notes))
         else:
             why = self._stderr_lines[-1] if self._stderr_lines else f"training exited with code {code}"
+            if notes and notes[0] not in why:  # name the clips that made it fail, on the one line
+                why += ": " + "; ".join(notes[:2]) + (f"; and {len(notes) - 2} more" if len(notes) > 2 else "")
             self.events.put(TrainingEvent("failed", message=why))
 
     def poll(self) -> list[TrainingEvent]:
