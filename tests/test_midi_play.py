@@ -40,7 +40,7 @@ def pick_xy(model) -> tuple[int, int, np.ndarray, np.ndarray]:
     best = None
     for x in range(7, 128, 12):
         for y in range(7, 128, 12):
-            p = model.decode_pattern(unit_to_latent(x / 127.0), unit_to_latent(y / 127.0))
+            p = model.decode_pattern(unit_to_latent(x / 127.0, model.extent), unit_to_latent(y / 127.0, model.extent))
             counts = p.hit_mask(0.5).sum(axis=1)
             d = int(np.abs(counts - counts_a).sum())
             if best is None or d > best[0]:
@@ -131,7 +131,7 @@ def test_controller_moves_the_head_and_a_learned_pad_mutes(jack_server, xvfb_dis
     learned = load_mapping(saved).for_action("mute_kick")
     assert [(b.kind, b.number, b.channel) for b in learned] == [("note", 60, 2)]
     # velocities are the decoded ones
-    pat_b = model.decode_pattern(unit_to_latent(xb / 127.0), unit_to_latent(yb / 127.0))
+    pat_b = model.decode_pattern(unit_to_latent(xb / 127.0, model.extent), unit_to_latent(yb / 127.0, model.extent))
     want = {velocity_byte(h.velocity) for h in pat_b.hits(0.5)}
     vel_b = {d[2] for f, d in events if b0 <= f < b1 and d[0] & 0xF0 == 0x90}
     assert vel_b <= want, (vel_b, want)

@@ -96,7 +96,8 @@ def test_click_and_drag_play_the_rhythm_under_the_head(jack_server, xvfb_display
     model = load_model()
     geom = MapGeometry(1920, 1080, model.extent)
     a, b = _pick_points(model, geom)
-    corner = f"--head=-{0.93 * model.extent:.3f},-{0.93 * model.extent:.3f}"  # away from a and b
+    c = 0.93 * min(model.extent, 3.0)  # a corner, away from a and b (--head takes [-3, 3])
+    corner = f"--head=-{c:.3f},-{c:.3f}"
     pat_a = model.decode_pattern(*geom.pixel_to_latent(*a))
     pat_b = model.decode_pattern(*geom.pixel_to_latent(*b))
     kit = load_kit(DEFAULT_KIT, model.drum_map.instruments, 48000)
