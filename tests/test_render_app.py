@@ -115,7 +115,7 @@ def test_h_l_c_and_esc(pg, model):
 def test_click_away_from_the_head_moves_it_and_plays_the_new_point(pg, model):
     app, engine = make_app(pg, model, head=(0.0, 0.0))
     app.step()
-    g = app.window.geometry()
+    g = app.geometry()
     target = g.latent_to_pixel(-2.0, 1.5)
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=target))
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONUP, button=1, pos=target))
@@ -129,7 +129,7 @@ def test_click_away_from_the_head_moves_it_and_plays_the_new_point(pg, model):
 def test_click_on_the_head_toggles_listening(pg, model):
     app, engine = make_app(pg, model, head=(0.5, -0.5))
     app.step()
-    g = app.window.geometry()
+    g = app.geometry()
     on_head = g.latent_to_pixel(0.5, -0.5)
     for expect in (False, True):
         pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=on_head))
@@ -143,7 +143,7 @@ def test_click_on_the_head_toggles_listening(pg, model):
 def test_drag_moves_the_head_along_and_leaves_a_trail(pg, model):
     app, engine = make_app(pg, model, head=(0.0, 0.0))
     app.step()
-    g = app.window.geometry()
+    g = app.geometry()
     start = g.latent_to_pixel(0.0, 0.0)
     path = [(start[0] + 10 * k, start[1] - 6 * k) for k in range(1, 21)]
     pg.event.post(pg.event.Event(pg.MOUSEBUTTONDOWN, button=1, pos=start))
