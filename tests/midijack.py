@@ -21,17 +21,20 @@ class MidiRecorder:
         self.port = self.client.midi_inports.register("in")
         self.events: list[tuple[int, bytes]] = []
         self.cycle: tuple[int, float] | None = None  # (JACK frame, monotonic time) of the newest cycle start
-        port, client, events = self.port, self.client, self.events
+        self.cycle_frames: list[int] = []  # JACK frame of every cycle start
+        port, client, events, cycles = self.port, self.client, self.events, self.cycle_frames
         mono = time.monotonic
 
         @client.set_process_callback
         def process(frames: int) -> None:
             base = client.last_frame_time
             self.cycle = (base, mono())
+            cycles.append(base)
             for off, data in port.incoming_midi_events():
                 events.append((base + off, bytes(data)))
 
         client.activate()
+        self._period = client.blocksize  # still known after close()
 
     @property
     def sample_rate(self) -> int:
@@ -40,6 +43,12 @@ class MidiRecorder:
     @property
     def period(self) -> int:
         return self.client.blocksize
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """(first, last) JACK frames of every stretch the dummy driver skipped (a dropped period)."""
+        f = np.asarray(self.cycle_frames, dtype=np.int64)
+        bad = np.nonzero(np.diff(f) != self._period)[0]
+        return [(int(f[i]), int(f[i + 1])) for i in bad]
 
     def connect_from(self, source: str) -> None:
         """Connect a JACK MIDI output port (full name or unique substring) to our input."""

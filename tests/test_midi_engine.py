@@ -135,7 +135,7 @@ def test_clock_pulses_sit_on_the_ticks_of_the_audio(live):
                for g in gaps]
     unknown.append((-np.inf, onsets[0]))  # before the first onset the map is extrapolated
     known = np.array([not any(a <= w <= b for a, b in unknown) for w in want])
-    assert known.sum() >= len(pulses) // 3, (gaps, onsets)
+    assert known.sum() >= max(20, len(pulses) // 6), (gaps, onsets)
     assert_on_time((pulses - want)[known], period, sr)
     d = np.diff(pulses)
     assert abs(np.median(d) - spt) <= period

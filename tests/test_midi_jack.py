@@ -182,7 +182,12 @@ def test_clock_out_sends_24_pulses_per_quarter_at_the_tempo(midi_env):
     pulses = np.array([f for f, d in ev if d == bytes([clock_out.CLOCK])])
     spt = samples_per_tick(125.0, sr)  # 960 frames
     k = np.arange(len(pulses))  # one pulse per tick from tick 0, none missing
-    assert_on_time(pulses - (tr.f0 + np.floor(k * spt + 0.5)), period, sr)
+    want = tr.f0 + np.floor(k * spt + 0.5)
+    # a period the loaded VM's JACK skipped moves its frames on; the scheduler knows only at the next
+    # cycles (docs/architecture.md), so the pulses due up to 20 periods after a skip are not judged
+    near_gap = np.array([any(a <= w <= b + 20 * period for a, b in rec.gaps()) for w in want])
+    assert np.count_nonzero(~near_gap) >= 20, rec.gaps()
+    assert_on_time((pulses - want)[~near_gap], period, sr)
     per_quarter = pulses[24::24] - pulses[:-24:24]
     assert len(per_quarter) >= 3 and np.median(per_quarter) == pytest.approx(24 * spt, abs=period)
     assert bytes([clock_out.STOP]) in [d for _, d in ev]

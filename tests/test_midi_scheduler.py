@@ -199,3 +199,21 @@ def test_clock_fit_follows_drift_ignores_a_stray_reading_and_takes_a_real_jump()
         fit.add(100.0 + k * 128 / rate + 0.00267, k * 128.0)
     assert fit.jumps == 1
     assert fit.time_of(410 * 128.0) == pytest.approx(100.0 + 410 * 128 / rate + 0.00267, abs=0.0004)
+
+
+def test_clock_fit_keeps_up_with_a_clock_that_keeps_jumping():
+    """A loaded host's JACK dummy driver skips a period every few cycles: the readings never agree
+    three in a row, yet the fit must follow them, not freeze on the old line and drift away."""
+    from rvae_visual.midi.notes_out import ClockFit
+
+    fit = ClockFit(SR)
+    rng = np.random.default_rng(1)
+    lost = 0  # periods JACK skipped so far: each makes every later sample heard one period later
+    for k in range(2000):
+        if k > 100 and rng.random() < 0.2:
+            lost += 1
+        t = 100.0 + (k + lost) * 128 / SR
+        fit.add(t, k * 128.0)
+        if k > 200:
+            assert abs(fit.time_of(k * 128.0) - t) < 0.010, k
+    assert fit.jumps > 10

@@ -57,9 +57,9 @@ class ClockFit:
     The audio clock runs at its own rate (a sound card's crystal, or JACK's dummy driver, which
     drifts ~0.2 % from the system clock) and each reading is a little jittery; a line fitted over
     the last `window` seconds follows the drift and averages the jitter out. A reading more
-    than `jump` seconds off the line is set aside; three in a row that agree with each other
-    mean the clock really jumped (an xrun lost a period, the transport restarted) and start a
-    new fit from them."""
+    than `jump` seconds off the line is set aside; three in a row mean the clock really jumped
+    (an xrun lost a period, the transport restarted, a loaded host's JACK keeps skipping) and
+    start a new fit from the newest of them."""
 
     def __init__(self, sample_rate: int, window: float = 0.5, jump: float = 0.0015) -> None:
         self.sr = float(sample_rate)
@@ -93,15 +93,15 @@ class ClockFit:
                 odd.append((t, s))
                 if len(odd) < 3:
                     return
-                first = odd[0][0] - self.time_of(odd[0][1])
-                if all(abs((ot - self.time_of(os_)) - first) <= self.jump for ot, os_ in odd):
-                    jumps = self.jumps + 1
-                    self.reset()
-                    self.jumps = jumps
-                    for ot, os_ in odd:
-                        self.add(ot, os_)
-                    return
-                del odd[0]
+                # three in a row off the line: the line is wrong. Start again from those that agree
+                # with the newest one (a clock that keeps jumping never gives three that agree)
+                last = odd[-1][0] - self.time_of(odd[-1][1])
+                keep = [(ot, os_) for ot, os_ in odd if abs((ot - self.time_of(os_)) - last) <= self.jump]
+                jumps = self.jumps + 1
+                self.reset()
+                self.jumps = jumps
+                for ot, os_ in keep:
+                    self.add(ot, os_)
                 return
             self._odd.clear()
         if not self._n:
