@@ -90,6 +90,8 @@ def test_path_moves_the_head_one_point_per_bar(model_path, tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--kit", "no-such-kit"], "no-such-kit: no such kit folder"),
     (["--mute", "cowbell"], "--mute cowbell"),
+    (["--at", "99,99"], "--at 99,99 is outside the map of model"),  # the rule of play --head
+    (["--path", "0,0;9,-1"], "--path point 9,-1 is outside the map of model"),
 ])
 def test_bad_input_is_one_line(model_path, tmp_path, capsys, args, needle):
     code = main(["render", "--model", model_path, "-o", str(tmp_path / "x.wav")] + args)

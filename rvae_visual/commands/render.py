@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--mute {name}: model '{model.name}' has instruments {', '.join(dm.instruments)}")
         mutes[dm.instruments.index(name)] = True
     points = args.path if args.path else [args.at or (0.0, 0.0)]
+    for pt in points:  # the same rule as play --head
+        model.check_point(pt[0], pt[1], "--path point" if args.path else "--at")
     bars = args.bars or (len(points) if args.path else 4)
     per_bar = [model.decode_pattern(*points[k % len(points)]) for k in range(bars)]
 

@@ -74,6 +74,14 @@ class PlayModel:
         a, b, c, d = self.window
         return max(abs(a), abs(b), abs(c), abs(d))
 
+    def check_point(self, z1: float, z2: float, what: str) -> None:
+        """Refuse (InputError) a latent point outside the map this model shows: the square of
+        half-width `extent` latent units that play draws; `what` names the option."""
+        e = self.extent
+        if not (abs(z1) <= e and abs(z2) <= e):
+            raise InputError(f"{what} {z1:g},{z2:g} is outside the map of model '{self.name}' "
+                             f"(-{e:.2f} to {e:.2f} on both axes)")
+
     def decode_split(self, z: np.ndarray) -> np.ndarray:
         """Latent points (N, 2) -> (3, N, instruments, 96) float32: onset probability after the
         hit rule, velocity 0..1, offset in ticks (see `NumpyVAE.decode_split`)."""
