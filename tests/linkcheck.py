@@ -71,6 +71,7 @@ def main() -> None:
         out["tempos"] = list(tr.tempos)
         out["phase_error"] = system.link.phase_error
         out["peers"] = system.link.peers
+        out["notices"] = [line for _, line in system.notices]
         out["session_tempo"] = other.captureSessionState().tempo()
         out["status"] = system.status_lines()
         # the performer changes the tempo here: the session follows

@@ -26,6 +26,8 @@ def test_link_follows_the_session_tempo_and_bar_phase_and_leads_a_tempo_change()
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["peers"] == 1
+    # the performer is told that Link listens on the network (issue 15, point 7)
+    assert any("UDP port 20808" in n and "anyone on this network" in n for n in out["notices"])
     # we play the session's tempo (either peer's may have become the session's when they met)
     assert out["tempos"][-1] == pytest.approx(out["session_tempo"], abs=0.5)
     # joined mid-bar: moved onto the session's bar phase, then held on it

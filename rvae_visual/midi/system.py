@@ -97,6 +97,10 @@ class MidiConfig:
                              lookahead=self.lookahead_ms / 1000.0, clock_out=self.clock_out)
 
 
+LINK_NOTICE = ("Ableton Link joins over the network: it listens on UDP port 20808 on every interface, "
+               "so anyone on this network can change the tempo")
+
+
 class MidiSystem:
     """Controller input, learn, note and clock out, clock in and hot-plug for the player.
 
@@ -177,6 +181,7 @@ class MidiSystem:
 
             link = self.link = LinkClock(transport.tempo)
             self.clock_source = link
+            self._report(LINK_NOTICE)
 
             def on_poll(now: float) -> None:
                 link.drive(transport, now)
