@@ -34,7 +34,7 @@ class MidiRecorder:
                 events.append((base + off, bytes(data)))
 
         client.activate()
-        self._period = client.blocksize  # still known after close()
+        self._period = client.blocksize  # JACK frames per cycle, still known after close()
 
     @property
     def sample_rate(self) -> int:
@@ -42,7 +42,7 @@ class MidiRecorder:
 
     @property
     def period(self) -> int:
-        return self.client.blocksize
+        return self._period
 
     def gaps(self) -> list[tuple[int, int]]:
         """(first, last) JACK frames of every stretch the dummy driver skipped (a dropped period)."""
