@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = getattr(args, "_run", None)
     if run is None:
         parser.error(f"command '{args.command}' is not available in this build")
+    if args.command == "play":  # runs for days: a flood of one warning must not fill the disk
+        from .stderr_limit import limit_repeated_stderr
+
+        limit_repeated_stderr()
     try:
         return int(run(args) or 0)
     except InputError as e:

@@ -4,6 +4,7 @@ work (a trained model) is saved somewhere else rather than lost. Standard librar
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -125,3 +126,24 @@ def save_or_fallback(path: str | os.PathLike, write: Callable[[Path], None]) -> 
         except OSError:
             continue
     raise OSError(errno.ENOSPC, f"{problem}; no fallback folder could take it either")
+
+
+def write_bytes_or_fallback(path: str | os.PathLike, data: bytes, what: str) -> Path:
+    """Write `data` to `path`, or when that fails to a fallback place (`save_or_fallback`),
+    printing one line to stderr that says what failed and where it went. Returns where it went;
+    OSError when no place took it."""
+    import sys
+
+    def write(p: Path) -> None:
+        try:
+            with open(p, "wb") as f:
+                f.write(data)
+        except OSError:
+            with contextlib.suppress(OSError):
+                p.unlink()  # a cut-off file would look whole
+            raise
+
+    where, problem = save_or_fallback(path, write)
+    if problem:
+        print(f"rvae-visual: warning: {problem}; the {what} was saved to {where}", file=sys.stderr)
+    return where

@@ -71,12 +71,21 @@ def bundled_kits() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and p.joinpath("kick.wav").is_file())
 
 
-def _read(path)  -> tuple[np.ndarray, int]:
+MAX_CHANNELS = 16
+
+
+def _read(path, max_seconds: float | None = None) -> tuple[np.ndarray, int, int]:
+    """(samples as frames x channels float32, rate in Hz, frames in the whole file); only the
+    first `max_seconds` are read, however long the file."""
     import soundfile as sf  # heavy-ish (cffi); only when a kit is loaded
 
-    with resources.as_file(path) as p:  # a plain Path passes through
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
-    return data, int(rate)
+    with resources.as_file(path) as p, sf.SoundFile(str(p)) as f:  # a plain Path passes through
+        rate, total = int(f.samplerate), int(f.frames)
+        if f.channels > MAX_CHANNELS:
+            raise ValueError(f"{f.channels} channels (at most {MAX_CHANNELS})")
+        keep = total if max_seconds is None else min(total, int(max_seconds * rate))
+        data = f.read(keep, dtype="float32", always_2d=True)
+    return data, rate, total
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -118,7 +127,7 @@ def _bundled_sample(kit: str, inst: str, sample_rate: int) -> np.ndarray | None:
         f = _bundled_file(kit, inst)
         if f is None:
             return None
-        data, rate = _read(f)
+        data, rate, _ = _read(f)
         _cache[key] = _prepare(data, rate, sample_rate)
     return _cache[key]
 
@@ -171,12 +180,12 @@ def load_kit(
                 say(f"kit {user_dir}: no {inst} file ({inst}.wav/.flac/.ogg); using the built-in {base} {inst}")
             else:
                 try:
-                    data, rate = _read(f)
+                    data, rate, total = _read(f, MAX_SAMPLE_SECONDS)
                     if data.shape[0] == 0:
                         raise ValueError("no audio frames")
-                    if data.shape[0] > MAX_SAMPLE_SECONDS * rate:
-                        say(f"{f}: longer than {MAX_SAMPLE_SECONDS:g} s; cut there")
-                        data = data[: int(MAX_SAMPLE_SECONDS * rate)]
+                    if total > data.shape[0]:
+                        say(f"{f}: {total / rate:.0f} s long, longer than {MAX_SAMPLE_SECONDS:g} s; "
+                            f"only its first {MAX_SAMPLE_SECONDS:g} s are used")
                     if not np.all(np.isfinite(data)):
                         raise ValueError("holds NaN or infinite samples")
                     smp = _prepare(data, rate, sample_rate)

@@ -9,6 +9,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..outfiles import check_output_file, os_reason
 
 if TYPE_CHECKING:
     from ..model.store import PlayModel
@@ -95,6 +96,8 @@ def draw_png(model: "PlayModel", path: str, threshold: float = 0.5) -> None:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import numpy as np
     import pygame
+
+    from ..render.picture import save_png
 
     from ..model.grid import latent_to_cell
 
@@ -247,7 +250,7 @@ def draw_png(model: "PlayModel", path: str, threshold: float = 0.5) -> None:
     for line in summary_lines(model)[1:8]:
         text(line, (lx, ty), small, FG)
         ty += 20
-    pygame.image.save(surf, path)
+    save_png(surf, path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -256,12 +259,13 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     if args.png:
-        parent = os.path.dirname(os.path.abspath(args.png))
-        if not os.path.isdir(parent):
-            raise InputError(f"{args.png}: folder {parent} does not exist")
         if not args.png.lower().endswith(".png"):
             raise InputError(f"{args.png}: the picture file name must end in .png")
-        draw_png(model, args.png, args.threshold)
+        check_output_file(args.png, "picture")
+        try:
+            draw_png(model, args.png, args.threshold)
+        except OSError as e:
+            raise InputError(f"{args.png}: cannot write the picture ({os_reason(e)})") from None
     if args.json:
         from ..model.evaluate import map_metrics
 

@@ -165,6 +165,12 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Open the window and play until Esc / --duration; 1 when there is no display."""
+    from ..outfiles import check_output_file
+
+    if args.screenshot:
+        check_output_file(args.screenshot, "screenshot")
+    if args.stats:
+        check_output_file(args.stats, "stats file")
     t0 = time.perf_counter()
     from ..render.window import NoDisplayError, check_display_index, init_display
 
@@ -195,6 +201,11 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     t = time.perf_counter()
     model = load_model(args.model)
     model.check_point(args.head[0], args.head[1], "--head")
+    from ..midi.player import check_midi_args
+
+    unused = check_midi_args(args, model.drum_map)
+    if unused:
+        print(f"rvae-visual: warning: {unused}", file=sys.stderr)
     grid = model.grid()
     startup["model_load_s"] = time.perf_counter() - t
     perf = Performance(n_instruments=model.drum_map.n_instruments, extent=grid.extent,
@@ -253,10 +264,14 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         if args.stats:
             import pygame
 
+            from ..outfiles import write_bytes_or_fallback
+
             data = stats_json(app, startup, engine, pygame.display.get_driver())
-            with open(args.stats, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1)
-                f.write("\n")
+            try:
+                write_bytes_or_fallback(args.stats, (json.dumps(data, indent=1) + "\n").encode(), "stats file")
+            except OSError as e:
+                print(f"rvae-visual: error: {args.stats}: the stats file could not be saved anywhere ({e})",
+                      file=sys.stderr)
         return code
     finally:
         engine.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 
@@ -64,22 +65,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--midi", metavar="OUT.mid", help="also write the same hits as a MIDI file")
 
 
+def _reason(e: Exception) -> str:
+    """Why a write failed, in a few words ('read-only file system', 'no space left on device')."""
+    from ..outfiles import os_reason
+
+    if isinstance(e, OSError):
+        return os_reason(e)
+    text = str(e).lower()
+    for key, words in (("read-only", "read-only file system"), ("no space", "no space left on device"),
+                       ("permission", "permission denied")):
+        if key in text:
+            return words
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def run(args: argparse.Namespace) -> int:
     """Decode, render, write; prints one summary line."""
     from pathlib import Path
 
     from ..audio.kit import load_kit
-    from ..audio.offline import render_bars, write_wav
+    from ..audio.offline import WAV_MAX_BYTES, bar_samples, render_blocks, wav_bytes, write_wav_blocks
     from ..errors import InputError
+    from ..outfiles import check_output_file
     from ..model.clips import patterns_to_midi
     from ..model.store import load_model
 
     out = Path(args.output)
-    for target in [out] + ([Path(args.midi)] if args.midi else []):
-        if target.is_dir():
-            raise InputError(f"{target}: is a folder; give a file name")
-        if not target.parent.is_dir():
-            raise InputError(f"{target}: folder {target.parent} does not exist")
     model = load_model(args.model)
     dm = model.drum_map
     mutes = [False] * dm.n_instruments
@@ -91,32 +102,51 @@ def run(args: argparse.Namespace) -> int:
     for pt in points:  # the same rule as play --head
         model.check_point(pt[0], pt[1], "--path point" if args.path else "--at")
     bars = args.bars or (len(points) if args.path else 4)
-    per_bar = [model.decode_pattern(*points[k % len(points)]) for k in range(bars)]
+    subtype = SUBTYPES[args.bits]
+    frames = int(round(bars * bar_samples(args.bpm, args.sample_rate)))
+    size = wav_bytes(frames, subtype)
+    if size > WAV_MAX_BYTES:
+        per_bar_bytes = size / bars
+        raise InputError(f"--bars {bars}: {frames / args.sample_rate / 3600:.1f} hours of audio, a "
+                         f"{size / 2**30:.1f} GiB WAV; a WAV file holds at most 4 GiB: at most "
+                         f"{int(WAV_MAX_BYTES // per_bar_bytes)} bars at {args.bpm:g} BPM, "
+                         f"{args.sample_rate} Hz, --bits {args.bits}")
+    check_output_file(out, "WAV file", need_bytes=size)
+    if args.midi:
+        check_output_file(args.midi, "MIDI file")
+    decoded = [model.decode_pattern(*pt) for pt in points]  # bar k plays decoded[k % len(points)]
 
     def warn(line: str) -> None:
         print(f"rvae-visual: warning: {line}", file=sys.stderr)
 
     kit = load_kit(args.kit, dm.instruments, args.sample_rate, warn)
-    audio = render_bars(per_bar, bars, args.bpm, kit, threshold=args.threshold, mutes=mutes, loop=True)
+    if len(decoded) > bars:
+        decoded = decoded[:bars]
+    blocks = render_blocks(decoded, bars, args.bpm, kit, threshold=args.threshold, mutes=mutes, loop=True)
     try:
-        write_wav(out, audio, args.sample_rate, SUBTYPES[args.bits])
-    except Exception as e:  # soundfile: LibsndfileError / RuntimeError / OSError
-        raise InputError(f"{out}: cannot write WAV ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        written = write_wav_blocks(out, blocks, args.sample_rate, subtype)
+    except (OSError, RuntimeError) as e:  # soundfile: LibsndfileError (a RuntimeError) / OSError
+        with contextlib.suppress(OSError):
+            out.unlink()  # a cut-off WAV would look whole to a player
+        raise InputError(f"{out}: cannot write the WAV file ({_reason(e)}); nothing was written") from None
     counts = [0] * dm.n_instruments
-    for pat in per_bar:
+    for k, pat in enumerate(decoded):
+        times = len(range(k, bars, len(decoded)))  # bars that play this pattern
         for h in pat.hits(args.threshold):
             if not mutes[h.instrument]:
-                counts[h.instrument] += 1
+                counts[h.instrument] += times
     summary = (f"{out}: {bars} bar{'s' if bars != 1 else ''} at {args.bpm:g} BPM, "
-               f"{len(audio) / args.sample_rate:.3f} s, {args.sample_rate} Hz, kit {kit.name}, "
+               f"{written / args.sample_rate:.3f} s, {args.sample_rate} Hz, kit {kit.name}, "
                f"{sum(counts)} hits ({', '.join(f'{n} {c}' for n, c in zip(dm.instruments, counts))})")
     if args.midi:
+        per_bar = [decoded[k % len(decoded)] for k in range(bars)]
         mid = patterns_to_midi(per_bar, args.bpm, dm, threshold=args.threshold, channel=args.channel,
                                mutes=mutes, meter=model.meter)
         try:
             mid.save(args.midi)
         except OSError as e:
-            raise InputError(f"{args.midi}: cannot write MIDI ({e.strerror or e})") from None
+            raise InputError(f"{args.midi}: cannot write the MIDI file ({_reason(e)}); "
+                             f"the WAV file {out} was written") from None
         summary += f"; {args.midi}: {bars} bars"
     print(summary)
     return 0

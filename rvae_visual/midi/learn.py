@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from .mapping import Binding, Controller, all_actions, is_continuous, replace_binding, save_mapping
+from .mapping import Binding, Controller, all_actions, is_continuous, replace_binding
+from .mapping_file import backup_path, save_learned
 
 
 class Learn:
@@ -64,8 +65,9 @@ class Learn:
         self.target = None
         self.learned.append(binding)
         try:
-            path = save_mapping(new_map, self.save_path)
-            self.message = f"learned {target} = {binding.source()}, saved to {path}"
+            path = save_learned(new_map, binding, self.save_path)
+            kept = f" (the previous file is {backup_path(path).name})" if backup_path(path).exists() else ""
+            self.message = f"learned {target} = {binding.source()}, saved to {path}{kept}"
         except OSError as e:
             self.message = f"learned {target} = {binding.source()}, NOT saved: {self.save_path}: {e.strerror or e}"
         return binding

@@ -19,6 +19,7 @@ from ..clock import TransportControl
 from ..controls import DEFAULT_INSTRUMENTS, vocabulary
 from ..drum_map import DrumMap
 from .notes_out import TransportView
+from .mapping import resolve_controller
 from .system import MidiConfig, MidiSystem
 
 
@@ -101,6 +102,19 @@ class LearnMode:
         if target is not None:
             return [f"MIDI learn: move the control for {target} (Tab/Esc leaves)"]
         return [self.note or "MIDI learn: pick a control; Tab/Esc leaves"]
+
+
+def check_midi_args(args: argparse.Namespace, drum_map: DrumMap | None = None) -> str | None:
+    """Check what the MIDI options name before anything starts: InputError (one line naming the
+    file) for a bad --controller mapping, even when no --midi-in would use it. Returns a warning
+    line when an option has no effect, else None."""
+    cfg = MidiConfig.from_args(args, drum_map)
+    if cfg.controller is None:
+        return None
+    resolve_controller(cfg.controller, cfg.user_mapping, cfg.instruments)
+    if not cfg.midi_in:
+        return f"--controller {cfg.controller}: not used without --midi-in"
+    return None
 
 
 def start_midi(args: argparse.Namespace, actions: queue.SimpleQueue[tuple[str, float]],

@@ -128,6 +128,37 @@ def _arch(meta: dict, where: str) -> tuple[int, int, int]:
                          "or architecture)") from None
 
 
+MAX_ARRAY_BYTES = 64 * 2**20  # far above any layer of ours; a header claiming more is refused unread
+
+
+def _check_array_sizes(data: bytes, where: str) -> None:
+    """Refuse an archive whose .npy headers claim arrays bigger than the bytes stored for them
+    (or than MAX_ARRAY_BYTES), before numpy allocates anything for them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    body = info.file_size - f.tell()
+                count = 1
+                for n in shape:
+                    count *= int(n)
+                claimed = count * dtype.itemsize
+                if claimed > min(body, MAX_ARRAY_BYTES):
+                    raise InputError(f"{where}: corrupt model file (entry '{info.filename[:-4]}' claims "
+                                     f"{claimed / 1e6:.6g} MB of data; {max(body, 0) / 1e6:.3g} MB are stored)")
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error) as e:
+        raise InputError(f"{where}: corrupt model file ({type(e).__name__}: {e})") from None
+
+
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """Read a model file: (float32 weights, meta). InputError (one line) when it cannot be used."""
     p = Path(path)
@@ -149,6 +180,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     if not data.startswith(b"PK\x03\x04"):
         what = "a MIDI file" if data.startswith(b"MThd") else "not an .npz archive"
         raise InputError(f"{where}: not an rvae-visual model file ({what})")
+    _check_array_sizes(data, where)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             names = set(npz.files)

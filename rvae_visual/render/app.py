@@ -24,6 +24,7 @@ from .hud import Hud, HudState
 from .keys import key_down, key_up
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView, tick_frames
+from .picture import save_png_or_fallback
 from .pointer import Pointer
 from .window import Window
 
@@ -272,13 +273,16 @@ class App:
         return 0
 
     def _save_screenshot(self) -> None:
-        import pygame
 
         o = self.options
         if o.screenshot:
             if o.screenshot_tick is not None:  # redraw the last frame at a chosen tick
                 self.draw(self.window.surface, self._bar * TICKS_PER_BAR + o.screenshot_tick, self.clock())
-            pygame.image.save(self.window.surface, o.screenshot)
+            try:
+                save_png_or_fallback(self.window.surface, o.screenshot)
+            except OSError as e:
+                print(f"rvae-visual: error: {o.screenshot}: the screenshot could not be saved anywhere ({e})",
+                      file=sys.stderr)
 
     def _frame_failed(self, err: Exception) -> None:
         """Report a failed frame once (HUD and stderr) and go on; give up after many in a row."""
