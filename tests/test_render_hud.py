@@ -9,7 +9,8 @@ import pytest
 
 from rvae_visual.pattern import Pattern
 from rvae_visual.render.colors import instrument_colors
-from rvae_visual.render.hud import Hud, HudState, knob_angle, strip_image
+from rvae_visual.render.colors import HUD_ALERT
+from rvae_visual.render.hud import Hud, HudState, knob_angle, mute_text, strip_image, underflow_text
 from rvae_visual.render.mapview import MapGeometry
 from rvae_visual.session.training_job import output_path_for
 
@@ -97,3 +98,44 @@ def test_hud_overlays_a_square_window_and_help_is_centred(pg):
     assert px[400, 400].max() > 0  # the help box covers the centre
     assert px[5:300, 5:200].max() > 0  # the status panel at the top-left
     assert px[790:, 790:].max() == 0
+
+
+def test_mute_line_names_exactly_the_muted_instruments():
+    inst = ("kick", "snare", "hihat")
+    assert mute_text(inst, (False, False, False), (False, False, False)) == ""
+    assert mute_text(inst, (False, True, False), (False, False, False)) == "snare"
+    assert mute_text(inst, (True, False, True), (False, False, True)) == "kick  hihat*"
+
+
+def test_underflow_line_counts_the_last_minute_and_all():
+    assert underflow_text(0, 0, 60.0).startswith("no underflows")
+    assert underflow_text(14, 2, 60.0).startswith("underflows 2/min  14 in all")
+
+
+def _alert_pixels(pg, st: HudState) -> int:
+    surface = pg.Surface((1920, 1080))
+    Hud().draw(surface, MapGeometry(1920, 1080), st)
+    px = pg.surfarray.array3d(surface).reshape(-1, 3)
+    return int(np.all(px == np.array(HUD_ALERT), axis=1).sum())
+
+
+def test_a_new_underflow_flashes_red_and_an_old_one_does_not(pg):
+    base = dict(pattern=_pattern(), model_name="footwork", kit_name="808", underflows=14, underflows_minute=0)
+    quiet = _alert_pixels(pg, HudState(**base))
+    fresh = _alert_pixels(pg, HudState(**base, underflows_recent=True, underflow_flash=1.0))
+    fading = _alert_pixels(pg, HudState(**base, underflows_recent=True, underflow_flash=0.0))
+    assert quiet == 0  # 14 underflows long ago: nothing red
+    assert fresh > 2000  # the frame round the panel, and the line in red
+    assert 0 < fading < fresh  # the line stays red a few seconds; the frame is gone
+
+
+def test_underflow_watch_is_red_only_while_the_count_rises():
+    from rvae_visual.render.hud import UNDERFLOW_FLASH_S, UNDERFLOW_WARN_S, UnderflowWatch
+
+    w = UnderflowWatch()
+    assert w.update(0, 100.0) == (False, 0.0)
+    assert w.update(6, 100.0) == (True, 1.0)  # the player opened with 6 already: a rise
+    rising, flash = w.update(6, 100.0 + UNDERFLOW_FLASH_S / 2)
+    assert rising and 0.0 < flash < 1.0
+    assert w.update(6, 100.0 + UNDERFLOW_WARN_S + 0.1) == (False, 0.0)  # 6 in all, none new: not red
+    assert w.update(7, 200.0) == (True, 1.0)

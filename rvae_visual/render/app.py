@@ -20,7 +20,7 @@ from ..pattern import TICKS_PER_BAR
 from ..session.conductor import Conductor
 from ..session.library import Loaded
 from .frame import FramePainter
-from .hud import Hud, HudState
+from .hud import Hud, HudState, UnderflowWatch
 from .keys import key_down, key_up
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView, tick_frames
@@ -29,7 +29,6 @@ from .pointer import Pointer
 from .window import Window
 
 MAX_FAILED_FRAMES = 300  # frames in a row that may fail before the app gives up
-UNDERFLOW_WARN_S = 5.0  # the HUD shows underflows in warning colour this long after one
 
 
 def prepare_frames(model: Any, grid: Any, threshold: float) -> object:
@@ -96,8 +95,7 @@ class App:
         self._bar = 0
         self._tick = 0
         self.painter = FramePainter()
-        self._underflows = 0
-        self._underflow_seen = -1e9
+        self._underflow_watch = UnderflowWatch()
         self._failed_frames = 0
         self._last_failure = ""
         self._ui(self.library.current)
@@ -190,15 +188,15 @@ class App:
         c, lib = self.conductor, self.library
         p, e = c.perf, c.engine
         underflows = int(getattr(e, "underflows", 0))
-        now = self.clock()
-        if underflows != self._underflows:
-            self._underflows, self._underflow_seen = underflows, now
+        minute = getattr(e, "underflows_last_minute", None)
+        recent, flash = self._underflow_watch.update(underflows, self.clock())
         return HudState(
             threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm,
             playing=p.playing, listening=p.listening, instruments=lib.current.instruments,
             mutes=p.mutes, latched=tuple(p.latched), bar=self._bar, tick=self._tick, head=p.head,
             model_name=lib.current.name, kit_name=lib.kit_name,
-            underflows=underflows, underflows_recent=now - self._underflow_seen < UNDERFLOW_WARN_S,
+            underflows=underflows, underflows_recent=recent, underflow_flash=flash,
+            underflows_minute=int(minute()) if callable(minute) else underflows,
             audio_status=str(getattr(e, "status", "")),
             message=self.messages.text, message_is_error=self.messages.is_error,
             training=lib.training_status,

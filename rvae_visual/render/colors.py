@@ -23,6 +23,7 @@ LANDMARK_SHADOW = (0, 0, 0)
 HUD_TEXT = (220, 220, 220)
 HUD_DIM = (120, 120, 120)
 HUD_WARN = (255, 120, 80)
+HUD_ALERT = (255, 40, 40)  # audio trouble now: an underflow in the last seconds
 HUD_PANEL = (16, 16, 16)
 KNOB_FACE = (50, 50, 50)
 KNOB_ARC = (255, 221, 0)

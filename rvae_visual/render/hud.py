@@ -14,7 +14,7 @@ import numpy as np
 
 from ..controls import NOISE_MAX, vocabulary
 from ..pattern import TICKS_PER_BAR, Pattern
-from .colors import (HUD_DIM, HUD_PANEL, HUD_TEXT, HUD_WARN, KNOB_ARC, KNOB_FACE,
+from .colors import (HUD_ALERT, HUD_DIM, HUD_PANEL, HUD_TEXT, HUD_WARN, KNOB_ARC, KNOB_FACE,
                      instrument_colors)
 from .mapview import MapGeometry
 
@@ -45,7 +45,9 @@ class HudState:
     model_name: str = ""
     kit_name: str = ""
     underflows: int = 0
-    underflows_recent: bool = False  # any in the last few seconds
+    underflows_recent: bool = False  # a new one in the last few seconds (the count is rising)
+    underflows_minute: int = 0  # in the last 60 s
+    underflow_flash: float = 0.0  # 1 just after a new underflow, fading to 0 within UNDERFLOW_FLASH_S
     audio_status: str = ""
     message: str = ""
     message_is_error: bool = False
@@ -54,6 +56,39 @@ class HudState:
     pattern: Pattern | None = None
     help_rows: tuple[tuple[str, str], ...] = field(default_factory=lambda: vocabulary().help_rows())
     extra: list[str] = field(default_factory=list)
+
+
+UNDERFLOW_WARN_S = 5.0  # the underflow line is red this long after a new underflow
+UNDERFLOW_FLASH_S = 0.6  # the red frame after a new underflow fades over this long
+
+
+class UnderflowWatch:
+    """Turns the engine's underflow total into what the HUD shows: red while the count is
+    rising (a new one within UNDERFLOW_WARN_S s), and a flash fading over UNDERFLOW_FLASH_S s."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.seen = -1e9  # when the total last rose, s
+
+    def update(self, total: int, now: float) -> tuple[bool, float]:
+        """(rising now, flash strength 0-1) for the engine's `total` at `now` s."""
+        if total > self.total:
+            self.seen = now
+        self.total = total
+        since = now - self.seen
+        return since < UNDERFLOW_WARN_S, max(0.0, 1.0 - since / UNDERFLOW_FLASH_S)
+
+
+def mute_text(instruments: tuple[str, ...], mutes: tuple[bool, ...], latched: tuple[bool, ...]) -> str:
+    """The muted instruments only, a latched mute marked '*' ('' when none is muted)."""
+    return "  ".join(f"{name}{'*' if lat else ''}" for name, m, lat in zip(instruments, mutes, latched) if m)
+
+
+def underflow_text(total: int, last_minute: int, fps: float) -> str:
+    """The HUD's audio health line: underflows in the last minute, in all, and the frame rate."""
+    if total == 0:
+        return f"no underflows   {fps:4.0f} fps"
+    return f"underflows {last_minute}/min  {total} in all   {fps:4.0f} fps"
 
 
 def knob_angle(value: float) -> float:
@@ -177,14 +212,10 @@ class Hud:
         line(f"bar {st.bar + 1}  tick {st.tick:2d}", HUD_TEXT)
         line(f"head {st.head[0]:+.2f} {st.head[1]:+.2f}  {'heard' if st.listening else 'silent'}",
              HUD_TEXT if st.listening else HUD_WARN)
-        mutes = "  ".join(
-            f"{name}{'*' if latched else ''}" if muted else name
-            for name, muted, latched in zip(st.instruments, st.mutes, st.latched)
-        )
-        any_muted = any(st.mutes)
-        line(f"mute  {mutes}" if any_muted else "mute  -", HUD_WARN if any_muted else HUD_DIM)
-        uf_color = HUD_WARN if st.underflows_recent else HUD_DIM
-        line(f"underflows {st.underflows}   {st.fps:4.0f} fps", uf_color)
+        muted = mute_text(st.instruments, st.mutes, st.latched)
+        line(f"mute  {muted or '-'}", HUD_WARN if muted else HUD_DIM)
+        uf_color = HUD_ALERT if st.underflows_recent else HUD_DIM
+        line(underflow_text(st.underflows, st.underflows_minute, st.fps), uf_color)
         if st.audio_status:
             line(st.audio_status[:60], HUD_DIM, small=True)
         y += lh // 2
@@ -234,6 +265,9 @@ class Hud:
         for extra in st.extra:
             line(extra, HUD_DIM, small=True)
         line("? keys   H hide", HUD_DIM, small=True)
+        if st.underflow_flash > 0:  # a red frame round the panel, fading
+            width = max(2, round(lh / 5 * st.underflow_flash))
+            pygame.draw.rect(surface, HUD_ALERT, (x0, y0, w, min(h, y - y0 + pad)), width)
         if self.show_help:
             self._draw_help(surface, geom, st.help_rows)
         return (x0, y0, w, min(h, y - y0 + pad))
