@@ -45,6 +45,8 @@ NOISE_STEP = 0.05
 TEMPO_STEP = 1.0
 FINE = 0.2  # Shift makes the threshold and noise keys 5x finer
 TEMPO_SHIFT = 5.0  # Shift makes the tempo keys 5x coarser
+GLOW_MAX = 24.0  # ticks: a quarter note
+GLOW_STEP = 3.0  # ticks: a 32nd note
 MUTE_KEYS = "qwe"  # hold to mute the first three instruments (Shift latches)
 
 
@@ -176,6 +178,9 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
         Control("fullscreen", TRIGGER, "fullscreen on/off", target=WINDOW),
         Control("toggle_hud", TRIGGER, "HUD on/off", target=WINDOW),
         Control("toggle_landmarks", TRIGGER, "clip landmarks on/off", target=WINDOW),
+        Control("toggle_topology", TRIGGER, "rhythm-region boundaries on/off", target=WINDOW),
+        Control("glow", CONTINUOUS, "how long a hit stays lit on the map", 0.0, GLOW_MAX, "ticks", 6.0,
+                target=WINDOW),
         Control("toggle_help", TRIGGER, "key help on/off", target=WINDOW),
         Control("quit", TRIGGER, "quit", target=WINDOW),
     ]
@@ -213,6 +218,9 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
                (Key("k", "next_kit", PRESS), Key("k", "prev_kit", PRESS, True))),
         KeyRow("C", "clear the trail", (Key("c", "clear_trail", PRESS, None),)),
         KeyRow("L", "clip landmarks on/off", (Key("l", "toggle_landmarks", PRESS, None),)),
+        KeyRow("T", "rhythm regions on/off", (Key("t", "toggle_topology", PRESS, None),)),
+        KeyRow("G / Shift+G", f"afterglow +/- {GLOW_STEP:g} ticks",
+               (Key("g", "glow", STEP, False, GLOW_STEP), Key("g", "glow", STEP, True, -GLOW_STEP))),
         KeyRow("H", "HUD on/off", (Key("h", "toggle_hud", PRESS, None),)),
         KeyRow("?", "this help", (Key("?", "toggle_help", PRESS, None), Key("f1", "toggle_help", PRESS, None),
                                   Key("/", "toggle_help", PRESS, True))),
@@ -224,7 +232,7 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
 
 def key_step(key: Key, shift: bool) -> float:
     """How far a STEP key moves its control, with or without Shift."""
-    if not shift:
+    if not shift or key.shift is True:  # a key bound to Shift+X has its own step
         return key.step
     return key.step * (TEMPO_SHIFT if key.control == "tempo" else FINE)
 

@@ -173,16 +173,14 @@ def screenshot(display: str, path) -> np.ndarray:
     return pygame.surfarray.array3d(img).transpose(1, 0, 2)
 
 
-def best_tick_match(img: np.ndarray, onsets: np.ndarray, threshold: float, geom, skip=()) -> tuple[int, int, int]:
-    """Compare the map in a screenshot with all 96 tick frames at every stripe centre.
+def best_tick_match(img: np.ndarray, frames: np.ndarray, n: int, n_inst: int, geom, skip=()) -> tuple[int, int, int]:
+    """Compare the map in a screenshot with all 96 small tick frames (`look_frames` or
+    `tick_frames`, stripes layout) at every stripe centre.
 
     Returns (best tick, cells equal at that tick, cells compared); `skip` holds screen
     points (x, y, radius) whose cells are not compared (head, labels)."""
-    from rvae_visual.render.colors import instrument_colors
     from rvae_visual.render.mapview import cell_stripe_center
 
-    n, _, n_inst, _ = onsets.shape
-    colors = instrument_colors(n_inst).astype(np.float32)
     cells, pix = [], []
     for row in range(n):
         for col in range(n):
@@ -194,12 +192,10 @@ def best_tick_match(img: np.ndarray, onsets: np.ndarray, threshold: float, geom,
                 pix.append(img[y, x])
     idx = np.array(cells)
     got = np.array(pix, np.int32)
-    p = onsets[idx[:, 0], idx[:, 1], idx[:, 2], :]  # (cells, 96)
     best = (-1, -1, len(cells))
     for t in range(96):
-        pt = p[:, t]
-        want = np.where(pt[:, None] > threshold, colors[idx[:, 2]] * pt[:, None], 0).astype(np.uint8)
-        equal = int(np.count_nonzero(np.all(want.astype(np.int32) == got, axis=1)))
+        want = frames[t][idx[:, 1] * n_inst + idx[:, 2], idx[:, 0]].astype(np.int32)
+        equal = int(np.count_nonzero(np.all(want == got, axis=1)))
         if equal > best[1]:
             best = (t, equal, len(cells))
     return best
@@ -214,3 +210,57 @@ def kill_and_report(proc) -> None:
         proc.kill()
     _, err = proc.communicate()
     print(f"rvae-visual play stderr:\n{err}", file=sys.stderr)
+
+
+class XGrab:
+    """Fast screenshots of an X display's root window through libX11's XGetImage (ctypes):
+    about 10 ms for 1920x1080, so a second of frames can be sampled as it plays."""
+
+    def __init__(self, display: str) -> None:
+        import ctypes
+        import ctypes.util
+
+        self._c = ctypes
+        self.x = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+        self.x.XOpenDisplay.restype = ctypes.c_void_p
+        self.x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        self.x.XDefaultRootWindow.restype = ctypes.c_ulong
+        self.x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        self.x.XGetImage.restype = ctypes.c_void_p
+        self.x.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
+        self.x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        self.dpy = self.x.XOpenDisplay(display.encode())
+        if not self.dpy:
+            raise RuntimeError(f"cannot open X display {display}")
+        self.root = self.x.XDefaultRootWindow(self.dpy)
+
+    def grab(self, width: int, height: int) -> np.ndarray:
+        """The top-left `width` x `height` of the screen as (height, width, 3) uint8 RGB."""
+        c = self._c
+
+        class XImage(c.Structure):
+            _fields_ = [("width", c.c_int), ("height", c.c_int), ("xoffset", c.c_int), ("format", c.c_int),
+                        ("data", c.c_void_p), ("byte_order", c.c_int), ("bitmap_unit", c.c_int),
+                        ("bitmap_bit_order", c.c_int), ("bitmap_pad", c.c_int), ("depth", c.c_int),
+                        ("bytes_per_line", c.c_int), ("bits_per_pixel", c.c_int), ("red_mask", c.c_ulong),
+                        ("green_mask", c.c_ulong), ("blue_mask", c.c_ulong), ("obdata", c.c_void_p),
+                        ("create_image", c.c_void_p), ("destroy_image", c.c_void_p)]
+
+        ptr = self.x.XGetImage(self.dpy, self.root, 0, 0, width, height, 0xFFFFFFFF, 2)  # ZPixmap
+        if not ptr:
+            raise RuntimeError("XGetImage failed")
+        img = XImage.from_address(ptr)
+        try:
+            assert img.bits_per_pixel == 32, img.bits_per_pixel
+            buf = (c.c_ubyte * (img.bytes_per_line * height)).from_address(img.data)
+            a = np.frombuffer(buf, np.uint8).reshape(height, img.bytes_per_line // 4, 4)[:, :width]
+            out = a[:, :, [2, 1, 0]].copy()  # BGRX -> RGB
+        finally:
+            c.CFUNCTYPE(c.c_int, c.c_void_p)(img.destroy_image)(ptr)
+        return out
+
+    def close(self) -> None:
+        if self.dpy:
+            self.x.XCloseDisplay(self.dpy)
+            self.dpy = None

@@ -13,7 +13,7 @@ from render_support import best_tick_match, screenshot, wait_for_window, window_
 
 from rvae_visual.model.store import load_model
 from rvae_visual.render.colors import HEAD
-from rvae_visual.render.mapview import MapGeometry
+from rvae_visual.render.mapview import MapGeometry, MapLook, look_frames
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,10 +37,12 @@ def test_fullscreen_window_shows_the_map_and_quits_on_escape(xvfb_display, tmp_p
         g = MapGeometry(1920, 1080, model.extent)
         hx, hy = g.latent_to_pixel(*head)
         assert tuple(img[hy, hx]) == HEAD
-        tick, equal, total = best_tick_match(img, model.grid().onsets, 0.5, g, skip=[(hx, hy, 40)])
+        grid = model.grid()
+        frames = look_frames(grid.onsets, grid.velocities, 0.5, MapLook())  # play's default look
+        tick, equal, total = best_tick_match(img, frames, grid.n, 3, g, skip=[(hx, hy, 40)])
         assert total > 2600
         assert equal == total, f"best tick {tick}: {equal}/{total} cells as decoded"
-        assert img[:, 1500:].max() == 0  # right margin black, the HUD sits on the left
+        assert img[:, g.left + g.side:].max() == 0  # right margin black, the HUD sits on the left
         assert img[:, :420].max() > 0
 
         xdotool(xvfb_display, "windowfocus", "--sync", wid)

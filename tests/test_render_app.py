@@ -323,3 +323,26 @@ def test_locate_starts_the_engine_at_a_tick_with_that_bars_pattern(pg, model):
     engine.fixed = 96 * 7 + 31.0
     app.step()
     assert ("playing", True) not in engine.calls[n:]  # the locate started it: no second start
+
+
+def test_g_and_t_change_the_afterglow_and_show_the_rhythm_regions(pg, model):
+    from rvae_visual.render.mapview import MapLook
+
+    app, engine = make_app(pg, model)
+    app.look = MapLook(glow_ticks=6)
+    app.view.set_look(app.look)
+    key(pg, pg.K_g)
+    app.step()
+    assert app.look.glow_ticks == 9 and app.view.look.glow_ticks == 9
+    assert "afterglow 9 ticks" in app.messages.text
+    key(pg, pg.K_g, mod=pg.KMOD_LSHIFT)
+    key(pg, pg.K_g, mod=pg.KMOD_LSHIFT)
+    key(pg, pg.K_g, mod=pg.KMOD_LSHIFT)
+    key(pg, pg.K_g, mod=pg.KMOD_LSHIFT)
+    app.step()
+    assert app.look.glow_ticks == 0  # not below zero
+    assert not app.view.topology
+    key(pg, pg.K_t)
+    app.step()
+    assert app.view.topology and "rhythm regions on" in app.messages.text
+    assert app.conductor.value_of("glow") == 0.0

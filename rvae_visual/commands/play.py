@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import statistics
@@ -95,6 +96,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=_size, metavar="WxH", help="window size with --windowed (default 1280x720)")
     g.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
     g.add_argument("--no-landmarks", action="store_true", help="start with the clip landmarks hidden (L shows them)")
+    g.add_argument("--style", choices=("stripes", "rows"), default="stripes",
+                   help="each map point as instrument columns (stripes: kick | snare | hi-hat) or "
+                        "rows (hi-hat on top, kick at the bottom); default stripes")
+    g.add_argument("--glow", type=_glow, default=6, metavar="TICKS",
+                   help="a hit stays lit this many ticks, fading (default 6, a 16th note; 0 = only on "
+                        "its tick; G / Shift+G change it)")
+    g.add_argument("--no-ghost", action="store_true",
+                   help="black between hits (by default every point stays faintly visible)")
+    g.add_argument("--topology", action="store_true",
+                   help="start with the rhythm-region boundaries shown (T toggles)")
     g.add_argument("--fps", type=positive_int, default=60, help="frame rate cap (default 60)")
     g.add_argument("--vsync", choices=("auto", "on", "off"), default="auto",
                    help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
@@ -158,9 +169,26 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
                    if x["first_frame"] else None} for x in st.loads],
         "publishes": app.conductor.publishes,
         "underflows": int(getattr(engine, "underflows", 0)),
+        "callback_load": _callback_load(engine),
         "audio_silent": bool(getattr(engine, "silent", False)),
         "startup": {k: round(v, 4) for k, v in startup.items()},
     }
+
+
+_glow = number_in(0, 24, "afterglow", " ticks", kind=int)
+
+
+def _callback_load(engine) -> dict | None:
+    """The audio callback's run time as a fraction of its block, over the recent blocks."""
+    rings = getattr(engine, "_rings", None)
+    load = rings.recent_load() if rings is not None else None
+    if load is None or len(load) == 0:
+        return None
+    import numpy as np
+
+    return {"blocks": int(len(load)), "p50": round(float(np.median(load)), 4),
+            "p99": round(float(np.percentile(load, 99)), 4), "max": round(float(load.max()), 4),
+            "over_half": int((load > 0.5).sum())}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -195,6 +223,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     from ..model.store import bundled_models, load_model
     from ..performance import Performance
     from ..render.app import App, AppOptions, prepare_frames
+    from ..render.mapview import MapLook
     from ..render.window import Window
     from ..session.start import start_session
 
@@ -239,13 +268,14 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         models = [(name, path) for name, path in bundled_models()]
         ref = model.path or (args.model or "")
         t = time.perf_counter()
+        look = MapLook(glow_ticks=args.glow, ghost=not args.no_ghost, style=args.style)
         conductor = start_session(engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
                                   fps=args.fps, script=args.control, train_args=args.train_arg,
-                                  prepare=prepare_frames)
+                                  prepare=functools.partial(prepare_frames, look=look))
         app = App(window, conductor, AppOptions(
             show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
             duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
-            record_stats=bool(args.stats)))
+            record_stats=bool(args.stats), look=look, topology=args.topology))
         # load -> first frame of the first model, not counting the audio and window set-up between
         app.stats.loads.append({"name": app.library.current.name, "requested": t - startup["model_load_s"],
                                 "first_frame": None})

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from ..controls import GLOW_MAX
 from ..pattern import TICKS_PER_BAR
 from ..session.conductor import Conductor
 from ..session.library import Loaded
@@ -23,7 +24,7 @@ from .frame import FramePainter
 from .hud import Hud, HudState, UnderflowWatch
 from .keys import key_down, key_up
 from .landmarks import Landmarks
-from .mapview import MapGeometry, MapView, tick_frames
+from .mapview import MapGeometry, MapLook, MapView, look_frames, tick_frames
 from .picture import save_png_or_fallback
 from .pointer import Pointer
 from .window import Window
@@ -31,9 +32,11 @@ from .window import Window
 MAX_FAILED_FRAMES = 300  # frames in a row that may fail before the app gives up
 
 
-def prepare_frames(model: Any, grid: Any, threshold: float) -> object:
-    """The map's 96 tick frames at `threshold` (numpy; runs on the loading thread)."""
-    return tick_frames(grid.onsets, threshold)
+def prepare_frames(model: Any, grid: Any, threshold: float, look: MapLook | None = None) -> object:
+    """The map's 96 tick frames at `threshold` in `look` (numpy; runs on the loading thread)."""
+    if look is None:
+        return tick_frames(grid.onsets, threshold)
+    return look_frames(grid.onsets, grid.velocities, threshold, look)
 
 
 @dataclass
@@ -47,6 +50,8 @@ class AppOptions:
     screenshot: str | None = None  # PNG saved on quit
     screenshot_tick: int | None = None  # redraw at this tick before saving
     record_stats: bool = False  # keep per-frame timings (--stats, benchmarks)
+    look: MapLook | None = None  # how the map is drawn (None: hits on their tick only)
+    topology: bool = False  # rhythm-region boundaries at start
 
 
 @dataclass
@@ -74,6 +79,8 @@ class App:
         self.hud = Hud()
         self.hud.visible = opts.show_hud
         self.show_landmarks = opts.show_landmarks
+        self.look = opts.look
+        self.topology = opts.topology
         self.fps = opts.fps
         self.stats = Stats()
         self.running = True
@@ -87,8 +94,11 @@ class App:
             "fullscreen": lambda v: self.toggle_fullscreen(),
             "toggle_hud": lambda v: setattr(self.hud, "visible", not self.hud.visible),
             "toggle_landmarks": lambda v: setattr(self, "show_landmarks", not self.show_landmarks),
+            "toggle_topology": lambda v: self.set_topology(not self.topology),
+            "glow": self.set_glow,
             "toggle_help": lambda v: setattr(self.hud, "show_help", not self.hud.show_help),
         })
+        conductor.values["glow"] = lambda: float(self.look.glow_ticks if self.look is not None else 0)
         self.library.on_activate.append(self._activated)
         self._fps_clock: Any = None
         self._t_start = self.clock()
@@ -106,12 +116,28 @@ class App:
         if loaded.ui is None:
             g = loaded.grid
             threshold = self.conductor.perf.threshold
+            look, vel = self.look, (g.velocities if self.look is not None else None)
             if loaded.prepared is None or loaded.prepared_threshold is None:
-                view = MapView(g.onsets, threshold, extent=g.extent)
+                view = MapView(g.onsets, threshold, extent=g.extent, velocities=vel, look=look)
             else:
-                view = MapView(g.onsets, loaded.prepared_threshold, extent=g.extent, frames=loaded.prepared)  # type: ignore[arg-type]
+                view = MapView(g.onsets, loaded.prepared_threshold, extent=g.extent, frames=loaded.prepared,  # type: ignore[arg-type]
+                               velocities=vel, look=look)
+            view.topology = self.topology
             loaded.ui = (view, Landmarks(getattr(loaded.model, "landmarks", []) or []))
         return loaded.ui  # type: ignore[return-value]
+
+    def set_topology(self, on: bool) -> None:
+        """Rhythm-region boundaries over the map on or off."""
+        self.topology = on
+        self.view.topology = on
+        self.messages.say(f"rhythm regions {'on' if on else 'off'}")
+
+    def set_glow(self, ticks: float) -> None:
+        """How long a hit stays lit, ticks (0 = only on its tick)."""
+        base = self.look if self.look is not None else MapLook(glow_ticks=0, ghost=False)
+        self.look = replace(base, glow_ticks=int(round(max(0.0, min(GLOW_MAX, ticks)))))
+        self.view.set_look(self.look)
+        self.messages.say(f"afterglow {self.look.glow_ticks} ticks")
 
     @property
     def view(self) -> MapView:
@@ -119,7 +145,11 @@ class App:
         return self._ui(self.library.current)[0]
 
     def _activated(self, loaded: Loaded) -> None:
-        self._ui(loaded)[0].set_threshold(self.conductor.perf.threshold)
+        view = self._ui(loaded)[0]
+        view.set_threshold(self.conductor.perf.threshold)
+        if self.look is not None:
+            view.set_look(self.look)
+        view.topology = self.topology
         info = loaded.info
         self.stats.loads.append({"name": loaded.name, "requested": info.get("requested", self.clock()),
                                  "first_frame": None})

@@ -104,6 +104,96 @@ def tick_frames(onsets: np.ndarray, threshold: float, colors: np.ndarray | None 
     return rgb.reshape(n_ticks, n_cols * n_inst, n_rows, 3).astype(np.uint8)
 
 
+STYLES = ("stripes", "rows")
+GHOST_BASE = (26, 26, 30)  # every point, always: the map's structure on any frame
+GHOST_LEVEL = 0.22  # an instrument that plays anywhere in the point's bar, as a share of its colour
+SOFT_HIT = 0.35  # the brightness of the softest hit (velocity 0), the loudest is 1
+
+
+@dataclass(frozen=True)
+class MapLook:
+    """How the map is drawn. `glow_ticks`: a hit stays lit this many ticks, fading (0 = only on
+    its tick; 6 = a 16th note, so it follows the tempo); `ghost`: every point always faintly
+    visible, its instruments tinted where they play in the bar; `style`: "stripes" (instrument
+    columns, kick | snare | hi-hat) or "rows" (instrument rows, hi-hat on top, kick at the bottom)."""
+
+    glow_ticks: int = 6
+    ghost: bool = True
+    style: str = "stripes"
+
+    @staticmethod
+    def plain() -> "MapLook":
+        """Hits only on their tick, black between: the first releases' look."""
+        return MapLook(glow_ticks=0, ghost=False)
+
+
+def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: float, look: MapLook,
+                colors: np.ndarray | None = None, ticks: range | None = None) -> np.ndarray:
+    """Frames of the map in `look`, (len(ticks), W, H, 3) uint8 in surfarray (x, y) order; all 96
+    by default. W x H is n*I x n for "stripes", n x n*I for "rows".
+
+    A hit (probability above `threshold`) lights its cell at SOFT_HIT..1 by its velocity (by its
+    probability without velocities) and fades linearly over `glow_ticks` ticks, wrapping round
+    the bar as the loop does; under it the ghost: a dim base for every cell and the instrument's
+    colour at GHOST_LEVEL where it plays anywhere in that bar."""
+    n_rows, n_cols, n_inst, n_ticks = onsets.shape
+    if n_ticks != TICKS_PER_BAR:
+        raise ValueError(f"grid onsets must have {TICKS_PER_BAR} ticks, got {n_ticks}")
+    if look.style not in STYLES:
+        raise ValueError(f"style {look.style!r} is not one of {', '.join(STYLES)}")
+    col = (instrument_colors(n_inst) if colors is None else np.asarray(colors, np.uint8)).astype(np.float32)
+    p = np.asarray(onsets, np.float32).transpose(3, 1, 2, 0)  # (tick, col, inst, row)
+    hit = p > threshold
+    if velocities is None:
+        level = np.where(hit, p, np.float32(0.0))
+    else:
+        v = np.asarray(velocities, np.float32).transpose(3, 1, 2, 0)
+        level = np.where(hit, SOFT_HIT + (1.0 - SOFT_HIT) * np.clip(v, 0.0, 1.0), np.float32(0.0))
+    want = range(TICKS_PER_BAR) if ticks is None else ticks
+    g = max(0, int(look.glow_ticks))
+    out = np.empty((len(want), n_cols, n_inst, n_rows), np.float32)
+    for j, t in enumerate(want):
+        cur = level[t].copy()
+        for k in range(1, g):
+            np.maximum(cur, level[(t - k) % TICKS_PER_BAR] * np.float32(1.0 - k / g), out=cur)
+        out[j] = cur
+    rgb = out[..., None] * col[None, None, :, None, :]  # (t, col, inst, row, rgb)
+    if look.ghost:
+        plays = np.asarray(hit.any(axis=0))  # (col, inst, row)
+        ghost = np.where(plays[..., None], GHOST_LEVEL * col[None, :, None, :], np.float32(0.0))
+        ghost = np.maximum(ghost, np.asarray(GHOST_BASE, np.float32))
+        np.maximum(rgb, ghost[None], out=rgb)
+    img = rgb.astype(np.uint8)
+    if look.style == "rows":  # (t, col, inst, row) -> (t, col, row*I + (I-1-inst)): kick at the bottom
+        img = img[:, :, ::-1].transpose(0, 1, 3, 2, 4).reshape(len(want), n_cols, n_rows * n_inst, 3)
+        return np.ascontiguousarray(img)
+    return np.ascontiguousarray(img.reshape(len(want), n_cols * n_inst, n_rows, 3))
+
+
+EDGE_MIN = 0.08  # neighbours whose hits differ less than this (Jaccard distance) share a region
+EDGE_FULL = 0.3  # a boundary this strong or stronger is drawn at full brightness
+
+
+def boundaries(onsets: np.ndarray, threshold: float, min_distance: float = EDGE_MIN) -> tuple[np.ndarray, np.ndarray]:
+    """Where neighbouring points play clearly different rhythms: (right, down) float arrays of
+    shapes (n, n-1) and (n-1, n), the Jaccard distance of the two points' hits (instrument and
+    tick, a hit one tick off counting as the same), 0 where it is below `min_distance`.
+    right[r, c] is the edge between (r, c) and (r, c+1); down[r, c] between (r, c) and (r+1, c)."""
+    hits = np.asarray(onsets) > threshold  # (row, col, inst, tick)
+    near = hits | np.roll(hits, 1, axis=-1) | np.roll(hits, -1, axis=-1)
+
+    def dist(a: np.ndarray, b: np.ndarray, a_near: np.ndarray, b_near: np.ndarray) -> np.ndarray:
+        inter = (a & b_near).sum(axis=(-2, -1)) + (b & a_near).sum(axis=(-2, -1))
+        total = a.sum(axis=(-2, -1)) + b.sum(axis=(-2, -1))
+        d = 1.0 - np.divide(inter, total, out=np.ones(total.shape), where=total > 0)
+        d = np.where(total == 0, 0.0, d)  # two silent points are alike
+        return np.where(d >= min_distance, d, 0.0)
+
+    right = dist(hits[:, :-1], hits[:, 1:], near[:, :-1], near[:, 1:])
+    down = dist(hits[:-1], hits[1:], near[:-1], near[1:])
+    return right, down
+
+
 def cell_stripe_center(geom: MapGeometry, n: int, n_instruments: int, row: int, col: int,
                        instrument: int) -> tuple[int, int]:
     """Pixel at the centre of instrument `instrument`'s stripe of grid point (row, col)."""
@@ -117,49 +207,70 @@ class MapView:
     """The 96 tick frames of a model's grid, drawn scaled into the map square.
 
     The 96 small RGB frames are computed when the model loads (numpy, any thread: pass them as
-    `frames`); each becomes a pygame surface when its tick first comes up. A new threshold
-    marks them stale and each is rebuilt when its tick comes up (about 0.1 ms), so neither a
-    model swap nor dragging the threshold knob stalls a frame."""
+    `frames`, made for `threshold` and `look`); each becomes a pygame surface when its tick
+    first comes up. A new threshold or look marks them stale and each is rebuilt when its tick
+    comes up (well under a millisecond), so neither a model swap nor dragging the threshold knob
+    stalls a frame. `topology` draws the boundaries between rhythm regions over the map."""
 
     def __init__(self, onsets: np.ndarray, threshold: float, extent: float = 3.0,
-                 frames: np.ndarray | None = None) -> None:
+                 frames: np.ndarray | None = None, velocities: np.ndarray | None = None,
+                 look: MapLook | None = None) -> None:
         self.onsets = np.asarray(onsets, np.float32)
+        self.velocities = None if velocities is None else np.asarray(velocities, np.float32)
         self.n = int(self.onsets.shape[0])
         self.n_instruments = int(self.onsets.shape[2])
         self.extent = float(extent)
         self.threshold = float(threshold)
-        # (tick, col, inst, row): one tick's frame is a contiguous block
+        self.look = look if look is not None else MapLook.plain()
+        self.topology = False
         self._p = np.ascontiguousarray(self.onsets.transpose(3, 1, 2, 0))
         self._colors = instrument_colors(self.n_instruments).astype(np.float32)
-        self._arrays = frames if frames is not None else tick_frames(self.onsets, self.threshold)
-        self._arrays_threshold = self.threshold
+        self._arrays = frames
+        self._arrays_key = (self.threshold, self.look)
         self.frames: list[pygame.Surface | None] = [None] * TICKS_PER_BAR
-        self._built_for: list[float | None] = [None] * TICKS_PER_BAR
+        self._built_for: list[tuple[float, MapLook] | None] = [None] * TICKS_PER_BAR
+        self._edges: tuple[float, tuple[np.ndarray, np.ndarray]] | None = None
+        self._fills: tuple[tuple[float, int], list] | None = None
 
     def frame_array(self, tick: int) -> np.ndarray:
-        """The small RGB image of `tick` at the current threshold, (n*I, n, 3) uint8 (x, y)."""
-        p = self._p[tick]
-        lit = np.where(p > self.threshold, p, np.float32(0.0))
-        rgb = lit[..., None] * self._colors[None, :, None, :]
-        return rgb.reshape(self.n * self.n_instruments, self.n, 3).astype(np.uint8)
+        """The small RGB image of `tick` at the current threshold and look, uint8 (x, y)."""
+        if self.look == MapLook.plain() and self.velocities is None:
+            p = self._p[tick]
+            lit = np.where(p > self.threshold, p, np.float32(0.0))
+            rgb = lit[..., None] * self._colors[None, :, None, :]
+            return rgb.reshape(self.n * self.n_instruments, self.n, 3).astype(np.uint8)
+        return look_frames(self.onsets, self.velocities, self.threshold, self.look,
+                           ticks=range(tick, tick + 1))[0]
 
     def frame(self, tick: int) -> pygame.Surface:
-        """The surface of `tick` (0..95), rebuilt if the threshold changed since it was made."""
+        """The surface of `tick` (0..95), rebuilt if the threshold or look changed since."""
         import pygame
 
+        key = (self.threshold, self.look)
         s = self.frames[tick]
-        if s is None or self._built_for[tick] != self.threshold:
-            if s is None:
-                s = pygame.Surface((self.n * self.n_instruments, self.n), depth=32)
-            arr = self._arrays[tick] if self._arrays_threshold == self.threshold else self.frame_array(tick)
+        if s is None or self._built_for[tick] != key:
+            arr = (self._arrays[tick] if self._arrays is not None and self._arrays_key == key
+                   else self.frame_array(tick))
+            if s is None or s.get_size() != arr.shape[:2]:
+                s = pygame.Surface(arr.shape[:2], depth=32)
             pygame.surfarray.blit_array(s, arr)
             self.frames[tick] = s
-            self._built_for[tick] = self.threshold
+            self._built_for[tick] = key
         return s
 
     def set_threshold(self, threshold: float) -> None:
         """A new threshold: frames are rebuilt as their ticks come up."""
         self.threshold = float(threshold)
+
+    def set_look(self, look: MapLook) -> None:
+        """A new look: frames are rebuilt as their ticks come up."""
+        self.look = look
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """`boundaries` at the current threshold (computed once per threshold)."""
+        if self._edges is None or self._edges[0] != self.threshold:
+            self._edges = (self.threshold, boundaries(self.onsets, self.threshold))
+        return self._edges[1]
 
     def draw(self, target: pygame.Surface, geom: MapGeometry, tick: int) -> None:
         """Draw the frame of `tick` (0..95) into the map square of `target`."""
@@ -177,6 +288,36 @@ class MapView:
                 at = round(k * side / self.n) - gap // 2
                 dest.fill((0, 0, 0), (at, 0, gap, side))
                 dest.fill((0, 0, 0), (0, at, side, gap))
+        if self.topology:
+            key = (self.threshold, side)
+            if self._fills is None or self._fills[0] != key:
+                self._fills = (key, boundary_fills(side, self.n, *self.edges()))
+            for color, rect in self._fills[1]:
+                dest.fill(color, rect)
+
+
+TOPOLOGY = (235, 235, 245)  # boundary lines at full strength; thin enough to play over
+
+
+def boundary_fills(side: int, n: int, right: np.ndarray, down: np.ndarray) -> list:
+    """(colour, (x, y, w, h)) rectangles in a map square of `side` pixels: lines on the edges
+    between points whose rhythms differ (`boundaries`), brighter the more they differ."""
+    width = max(1, round(side / n / 10))
+    edge = [round(k * side / n) for k in range(n + 1)]
+    out = []
+    def color(d: float) -> tuple[int, ...]:
+        k = 0.35 + 0.65 * min(1.0, d / EDGE_FULL)
+        return tuple(int(v * k) for v in TOPOLOGY)
+
+    for (r, c), d in np.ndenumerate(right):
+        if d > 0:
+            out.append((color(d),
+                        (edge[c + 1] - width // 2, edge[r], width, edge[r + 1] - edge[r])))
+    for (r, c), d in np.ndenumerate(down):
+        if d > 0:
+            out.append((color(d),
+                        (edge[c], edge[r + 1] - width // 2, edge[c + 1] - edge[c], width)))
+    return out
 
 
 def point_gap(side: int, n: int) -> int:

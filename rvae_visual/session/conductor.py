@@ -65,6 +65,7 @@ class Conductor:
             "next_kit": lambda v: library.step_kit(1),
             "prev_kit": lambda v: library.step_kit(-1),
         }
+        self.values: dict[str, Callable[[], float]] = {}  # current values of controls the handlers keep
         self.wakers: list[Callable[[float], bool]] = []  # wait up to s for controls; True if some came
         self.now: float | None = None  # the time stamp of the frame being made
         self._lock = threading.RLock()
@@ -98,6 +99,9 @@ class Conductor:
 
     def value_of(self, name: str) -> float | None:
         """The current value of control `name` in control units (None: a trigger or unknown)."""
+        source = self.values.get(name)
+        if source is not None:
+            return float(source())
         c = self.vocabulary.get(name)
         return None if c is None else ctl.value_of(self.perf, c)
 
