@@ -70,6 +70,15 @@ def xvfb_display() -> str:
         pytest.fail(str(e))
 
 
+@pytest.fixture(scope="session")
+def two_monitor_display() -> str:
+    """DISPLAY of an X server with two monitors side by side, 1920x1080 and 1280x720 (reused or started)."""
+    try:
+        return servers.ensure_two_monitor_x()
+    except servers.ServerError as e:
+        pytest.fail(str(e))
+
+
 @pytest.fixture
 def pg(monkeypatch):
     """pygame with a display on SDL's dummy video driver (fast pixel tests, no X server)."""

@@ -128,3 +128,94 @@ def ensure_xvfb(display: str = XVFB_DISPLAY, screen: str = XVFB_SCREEN) -> str:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     raise ServerError(f"Xvfb {display} did not come up within 10 s")
+
+
+TWO_MONITOR_DISPLAY = ":93"
+TWO_MONITORS = ((1920, 1080), (1280, 720))  # side by side, the second right of the first
+_MODELINES = {(1920, 1080): "173.00 1920 2048 2248 2576 1080 1083 1088 1120 -hsync +vsync",
+              (1280, 720): "74.50 1280 1344 1472 1664 720 723 728 748 -hsync +vsync"}
+_XORG_DUMMY_CONF = """\
+Section "Device"
+    Identifier "dummy"
+    Driver "dummy"
+    VideoRam 65536
+EndSection
+Section "Monitor"
+    Identifier "mon"
+    HorizSync 5.0 - 1000.0
+    VertRefresh 5.0 - 200.0
+EndSection
+Section "Screen"
+    Identifier "screen"
+    Device "dummy"
+    Monitor "mon"
+    DefaultDepth 24
+    SubSection "Display"
+        Depth 24
+        Virtual 3200 1080
+    EndSubSection
+EndSection
+Section "ServerFlags"
+    Option "AutoAddDevices" "false"
+    Option "AutoAddGPU" "false"
+EndSection
+"""
+
+
+def _xrandr(display: str, *args: str) -> str:
+    r = subprocess.run(["xrandr", *args], env={**os.environ, "DISPLAY": display}, capture_output=True,
+                       text=True, timeout=20)
+    if r.returncode != 0:
+        raise ServerError(f"xrandr {' '.join(args)} on {display}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def ensure_two_monitor_x(display: str = TWO_MONITOR_DISPLAY) -> str:
+    """An X server with two monitors side by side (1920x1080 and 1280x720 right of it), as SDL
+    sees two projectors: Xorg with the dummy video driver, whose RandR outputs xrandr switches
+    on (Xvfb's +xinerama heads all sit at 0,0 and SDL reads only RandR outputs). Reused when
+    running; returns the DISPLAY string."""
+    if not _x_display_alive(display):
+        for tool in ("Xorg", "xrandr"):
+            if shutil.which(tool) is None:
+                raise ServerError(f"{tool} not found: install Debian's xserver-xorg-core, "
+                                  "xserver-xorg-video-dummy and x11-xserver-utils (the README's test command does)")
+        num = display.lstrip(":")
+        for stale in (Path(f"/tmp/.X{num}-lock"), Path(f"/tmp/.X11-unix/X{num}")):
+            if stale.exists():
+                stale.unlink()
+        conf = Path(f"/tmp/rvae-xorg-dummy{num}.conf")
+        conf.write_text(_XORG_DUMMY_CONF)
+        proc = subprocess.Popen(
+            ["Xorg", display, "-config", str(conf), "-noreset", "-nolisten", "tcp",
+             "-logfile", f"/tmp/rvae-xorg{num}.log"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _reap_after(os.getpid(), proc.pid)
+        deadline = time.monotonic() + 20
+        while not _x_display_alive(display):
+            if proc.poll() is not None:
+                raise ServerError(f"Xorg {display} exited with code {proc.returncode} (see /tmp/rvae-xorg{num}.log)")
+            if time.monotonic() > deadline:
+                proc.send_signal(signal.SIGTERM)
+                raise ServerError(f"Xorg {display} did not come up within 20 s")
+            time.sleep(0.05)
+    current = _xrandr(display)
+    want = [f"DUMMY{k} connected{' primary' if k == 0 else ''} {w}x{h}+{sum(m[0] for m in TWO_MONITORS[:k])}+0"
+            for k, (w, h) in enumerate(TWO_MONITORS)]
+    if all(line in current for line in want):
+        return display
+    args: list[str] = []
+    for k, (w, h) in enumerate(TWO_MONITORS):
+        mode = f"{w}x{h}_rvae"
+        if mode not in current:
+            _xrandr(display, "--newmode", mode, *_MODELINES[(w, h)].split())
+        if f"DUMMY{k}" not in current or mode not in current.split(f"DUMMY{k}")[1].split("DUMMY")[0]:
+            _xrandr(display, "--addmode", f"DUMMY{k}", mode)
+        args += ["--output", f"DUMMY{k}", "--mode", mode, "--pos", f"{sum(m[0] for m in TWO_MONITORS[:k])}x0"]
+        if k == 0:
+            args.append("--primary")
+    _xrandr(display, *args)
+    _xrandr(display)  # a full query makes the server probe its outputs: clients then see both monitors
+    return display

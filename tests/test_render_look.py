@@ -174,3 +174,67 @@ def test_sixteen_frames_of_a_second_of_play_show_the_map_and_pulse(xvfb_display,
         lit_sets.append(px.max(axis=2) > 2 * max(GHOST_BASE))  # brighter than the ghost base
     changes = sum(int(np.count_nonzero(a != b)) for a, b in zip(lit_sets, lit_sets[1:]))
     assert changes > 100, "the lit cells did not change: the map does not pulse"
+
+
+# ------------------------------------------------------------------ the audience window
+
+def _window_names(display: str) -> list[str]:
+    from render_support import x_env
+
+    r = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", "rvae-visual"], env=x_env(display),
+                       capture_output=True, text=True, timeout=10)
+    return [subprocess.run(["xdotool", "getwindowname", w], env=x_env(display), capture_output=True, text=True,
+                           timeout=10).stdout.strip() for w in r.stdout.split()]
+
+
+def test_audience_window_on_the_second_monitor_shows_the_clean_map_at_the_same_tick(two_monitor_display, tmp_path):
+    from render_support import best_tick_match, screenshot, wait_for_window, x_env
+
+    from rvae_visual.model.store import load_model
+
+    model = load_model()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rvae_visual", "play", "--silent", "--no-landmarks", "--audience", "1",
+         "--duration", "40", "--stats", str(tmp_path / "stats.json")],
+        env=x_env(two_monitor_display, JACK_NO_START_SERVER="1"), cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_window(two_monitor_display, "rvae-visual", proc)
+        deadline = time.monotonic() + 20
+        while "rvae-visual audience" not in _window_names(two_monitor_display):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.terminate()
+                raise AssertionError(f"no audience window: {proc.communicate(timeout=30)[1]}")
+            time.sleep(0.1)
+        time.sleep(1.5)
+        img = screenshot(two_monitor_display, tmp_path / "both.png")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err
+    assert img.shape == (1080, 3200, 3)
+    main, aud = img[:, :1920], img[:720, 1920:3200]
+    gm, ga = MapGeometry(1920, 1080, model.extent), MapGeometry(1280, 720, model.extent)
+    assert main[:, :gm.left].max() > 0  # the performer's HUD
+    assert aud[:, :ga.left].max() == 0 and aud[:, ga.left + ga.side:].max() == 0  # no HUD, nothing beside the map
+    assert img[720:, 1920:].max() == 0  # below the 720-line monitor: nothing
+    grid = model.grid()
+    frames = look_frames(grid.onsets, grid.velocities, 0.5, MapLook())
+    head_m = (*gm.latent_to_pixel(0.0, 0.0), 40)
+    head_a = (*ga.latent_to_pixel(0.0, 0.0), 30)
+    tm, em, nm = best_tick_match(main, frames, grid.n, I, gm, skip=[head_m])
+    ta, ea, na = best_tick_match(aud, frames, grid.n, I, ga, skip=[head_a])
+    assert em == nm and ea == na, (em, nm, ea, na)  # both windows show a whole frame of the map
+    assert min((tm - ta) % 96, (ta - tm) % 96) <= 1  # at the same heard tick
+
+
+def test_audience_on_a_missing_display_says_so_and_plays_on(xvfb_display, tmp_path):
+    from render_support import x_env
+
+    r = subprocess.run([sys.executable, "-m", "rvae_visual", "play", "--silent", "--audience", "3", "--duration", "2"],
+                       env=x_env(xvfb_display, JACK_NO_START_SERVER="1"), cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if "--audience" in line]
+    assert len(lines) == 1 and "no display 3" in lines[0] and "playing without the audience window" in lines[0]

@@ -96,6 +96,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=_size, metavar="WxH", help="window size with --windowed (default 1280x720)")
     g.add_argument("--no-hud", action="store_true", help="start with the HUD hidden (H shows it)")
     g.add_argument("--no-landmarks", action="store_true", help="start with the clip landmarks hidden (L shows them)")
+    g.add_argument("--audience", type=_display, metavar="N",
+                   help="also show the clean map (no HUD) fullscreen on display N, for the audience")
+    g.add_argument("--audience-landmarks", action="store_true", help="show the clip landmarks on the audience display")
     g.add_argument("--style", choices=("stripes", "rows"), default="stripes",
                    help="each map point as instrument columns (stripes: kick | snare | hi-hat) or "
                         "rows (hi-hat on top, kick at the bottom); default stripes")
@@ -276,6 +279,13 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
             show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
             duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
             record_stats=bool(args.stats), look=look, topology=args.topology))
+        if args.audience is not None:
+            from ..render.audience import open_audience
+
+            audience, why = open_audience(args.audience, args.audience_landmarks)
+            if why:
+                print(f"rvae-visual: warning: {why}", file=sys.stderr)
+            app.set_audience(audience)
         # load -> first frame of the first model, not counting the audio and window set-up between
         app.stats.loads.append({"name": app.library.current.name, "requested": t - startup["model_load_s"],
                                 "first_frame": None})

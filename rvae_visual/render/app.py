@@ -20,6 +20,7 @@ from ..controls import GLOW_MAX
 from ..pattern import TICKS_PER_BAR
 from ..session.conductor import Conductor
 from ..session.library import Loaded
+from .audience import AudienceWindow
 from .frame import FramePainter
 from .hud import Hud, HudState, UnderflowWatch
 from .keys import key_down, key_up
@@ -106,6 +107,7 @@ class App:
         self._tick = 0
         self.painter = FramePainter()
         self._underflow_watch = UnderflowWatch()
+        self.audience: AudienceWindow | None = None
         self._failed_frames = 0
         self._last_failure = ""
         self._ui(self.library.current)
@@ -213,6 +215,27 @@ class App:
         return self.painter.paint(surface, self.library.extent, view, landmarks if self.show_landmarks else None,
                                   self.conductor.perf, self._bar, self._tick, now, self.hud, self.hud_state())
 
+    def set_audience(self, audience: AudienceWindow | None) -> None:
+        """Show the clean map on `audience` too, at the same tick as this window."""
+        self.audience = audience
+        if audience is not None:
+            self.event_filters.insert(0, audience.event_filter)
+
+    def _draw_audience(self, now: float) -> None:
+        aud = self.audience
+        assert aud is not None
+        if aud.closed:
+            self.event_filters.remove(aud.event_filter)
+            self.audience = None
+            self.messages.say("audience window closed")
+            return
+        try:
+            view, landmarks = self._ui(self.library.current)
+            aud.draw(view, landmarks, self.conductor.perf, self._bar, self._tick, now, self.library.extent)
+        except Exception as e:  # the performer's window and the music go on
+            self.messages.error(f"audience window: {type(e).__name__}: {e}; closed")
+            aud.close()
+
     def hud_state(self) -> HudState:
         """What the HUD shows now."""
         c, lib = self.conductor, self.library
@@ -256,6 +279,8 @@ class App:
             pygame.display.flip()
         else:
             pygame.display.update(rects)
+        if self.audience is not None:
+            self._draw_audience(t0)
         self._failed_frames = 0
         t1 = self.clock()
         st = self.stats
@@ -297,6 +322,8 @@ class App:
                     next_frame = self.clock()
             self._save_screenshot()
         finally:
+            if self.audience is not None:
+                self.audience.close()
             self.shutdown()
         return 0
 
