@@ -1,6 +1,7 @@
 """Make docs/screenshot.png: the instrument as it looks live, drawn by `rvae-visual play` itself
-under Xvfb (1920 x 1080 fullscreen), with the head swept along a curve (its trail), noise on (the
-halo) and the HUD, on the downbeat (tick 0) of the last bar. Audio goes to the JACK dummy server (started if none is running).
+under Xvfb (1920 x 1080 fullscreen) in its default look (afterglow over the ghost of every
+point) with the rhythm-region boundaries on, the head swept along a curve (its trail), noise on
+(the halo) and the HUD, two ticks after the downbeat of the last bar. Audio goes to the JACK dummy server (started if none is running).
 
     .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png] [--model M]
 """
@@ -40,7 +41,7 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "rvae_visual", "play", "--noise", "0.25", "--seed", "3",
-           "--duration", str(args.seconds), "--screenshot", str(out), "--screenshot-tick", "0", *controls]
+           "--duration", str(args.seconds), "--screenshot", str(out), "--screenshot-tick", "2", "--topology", *controls]
     if args.model:
         cmd += ["--model", args.model]
     r = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -40,7 +40,7 @@ def test_diamonds_at_the_clips_and_labels_do_not_overlap(pg):
         assert g.left <= r.left and r.right <= g.left + g.side
 
 
-def test_clips_beyond_the_map_window_are_not_drawn(pg):
+def test_clips_beyond_the_map_window_are_marked_at_its_edge(pg):
     lm = Landmarks([("in:1", 0.5, 0.5), ("out:1", 3.5, 0.0), ("below:1", 0.0, -4.0)])
     surface = pg.Surface((1920, 1080))
     g = MapGeometry(1920, 1080)
@@ -48,4 +48,19 @@ def test_clips_beyond_the_map_window_are_not_drawn(pg):
     px = pg.surfarray.array3d(surface)
     assert tuple(surface.get_at(g.latent_to_pixel(0.5, 0.5)))[:3] == LANDMARK
     assert px[g.left + g.side:].max() == 0  # nothing in the right margin
-    assert lm.n_labelled == 1
+    assert lm.n_labelled == 1 and lm.n_beyond == 2
+    right_edge = px[g.left + g.side - 12:g.left + g.side, 530:550]  # "out" is to the right, at mid height
+    bottom_edge = px[g.left + g.side // 2 - 10:g.left + g.side // 2 + 10, 1068:1080]  # "below" at the bottom
+    assert right_edge.max() > 0 and bottom_edge.max() > 0
+    assert px[g.left:g.left + 12, 530:550].max() == 0  # not on the left edge
+
+
+def test_labels_that_shorten_alike_are_told_apart():
+    from rvae_visual.render.landmarks import short_labels
+
+    names = [f"gmd_latin_drummer{d}_session1_1{d}_latin-brazilian-songo_120_beat_4-4:{b}" for d in (1, 2, 3)
+             for b in (1, 2)] + ["gmd_latin_drummer1_session1_9_afrocuban-bembe_120_beat_4-4:1"]
+    got = short_labels(names)
+    assert len(set(got)) == len(got), got
+    assert got[0].endswith("songo #1:1") and got[5].endswith("songo #3:2"), got
+    assert "afrocuban-bembe" in got[-1] and "#" not in got[-1]  # one clip of its kind: no number

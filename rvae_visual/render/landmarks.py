@@ -47,7 +47,47 @@ def short_labels(labels: Sequence[str]) -> list[str]:
         if len(text) > MAX_LABEL_CHARS:
             text = text[: MAX_LABEL_CHARS - 1] + "…"
         out.append(text)
-    return out
+    return _distinct(out, names, parts)
+
+
+def _distinct(out: list[str], names: list[str], parts: list[list[str]]) -> list[str]:
+    """Labels of different clips that came out the same get '#1', '#2', ... (in clip-name order)
+    before their ':bar', so four takes of one style read as four clips."""
+    by_text: dict[str, list[str]] = {}
+    for text, n in zip(out, names):
+        base = text.rsplit(":", 1)[0] if ":" in text else text
+        by_text.setdefault(base, [])
+        if n not in by_text[base]:
+            by_text[base].append(n)
+    result = []
+    for text, n, (_, bar) in zip(out, names, parts):
+        base, sep, tail = text.rpartition(":") if ":" in text else (text, "", "")
+        clips = by_text[base]
+        if len(clips) > 1:
+            tag = f" #{sorted(clips).index(n) + 1}"
+            room = MAX_LABEL_CHARS - len(tag) - (len(tail) + 1 if sep else 0)
+            base = base if len(base) <= room else base[: max(1, room - 1)] + "…"
+            text = f"{base}{tag}{sep}{tail}"
+        result.append(text)
+    return result
+
+
+def edge_mark(geom: MapGeometry, z1: float, z2: float, size: float) -> list[tuple[float, float]]:
+    """A small triangle on the map's edge where the line from the centre to latent point
+    (z1, z2), beyond the map window, leaves it; it points outward."""
+    import math
+
+    e = geom.extent
+    k = e / max(abs(z1), abs(z2))  # scale the point onto the edge of the square
+    x, y = geom.latent_to_screen(z1 * k, z2 * k)
+    inset = 1.5 * size  # the whole triangle stays on the map
+    x = min(max(x, geom.left + inset), geom.left + geom.side - inset)
+    y = min(max(y, geom.top + inset), geom.top + geom.side - inset)
+    a = math.atan2(-z2, z1)  # screen angle of the direction outward
+    tip = (x + math.cos(a) * size, y + math.sin(a) * size)
+    left = (x + math.cos(a + 2.5) * size, y + math.sin(a + 2.5) * size)
+    right = (x + math.cos(a - 2.5) * size, y + math.sin(a - 2.5) * size)
+    return [tip, left, right]
 
 
 class Landmarks:
@@ -59,6 +99,7 @@ class Landmarks:
         self._layout_for: tuple | None = None
         self._blits: list[tuple[pygame.Surface, tuple[float, float]]] = []
         self._diamonds: list[tuple[float, float]] = []
+        self._edge_marks: list[list[tuple[float, float]]] = []  # triangles at the edge, pointing out
 
     def _layout(self, geom: MapGeometry) -> None:
         import pygame
@@ -71,9 +112,11 @@ class Landmarks:
         self._blits, self._diamonds = [], []
         right = geom.left + geom.side
         shown = []
+        self._edge_marks = []
         for (_, z1, z2), text in zip(self.points, self.labels):
             if abs(z1) > geom.extent or abs(z2) > geom.extent:
-                continue  # beyond the map window: the head cannot go there either
+                self._edge_marks.append(edge_mark(geom, z1, z2, r + 2))  # beyond the map: its direction
+                continue
             x, y = geom.latent_to_screen(z1, z2)
             self._diamonds.append((x, y))
             shown.append(text)
@@ -94,6 +137,11 @@ class Landmarks:
                 placed.append(rect)
                 break
         self._layout_for = (geom.left, geom.top, geom.side)
+
+    @property
+    def n_beyond(self) -> int:
+        """How many landmarks lie beyond the map window (marked at its edge; after the first draw)."""
+        return len(self._edge_marks)
 
     @staticmethod
     def radius(geom: MapGeometry) -> int:
@@ -117,5 +165,8 @@ class Landmarks:
         for color, rr in ((LANDMARK_SHADOW, r + 2), (LANDMARK, r)):  # all rims, then all faces
             for x, y in self._diamonds:
                 pygame.draw.polygon(surface, color, [(x, y - rr), (x + rr, y), (x, y + rr), (x - rr, y)])
+        for tri in self._edge_marks:
+            pygame.draw.polygon(surface, LANDMARK_SHADOW, tri, 0)
+            pygame.draw.polygon(surface, LANDMARK, tri, 1)
         for label, pos in self._blits:
             surface.blit(label, pos)
