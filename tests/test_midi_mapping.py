@@ -185,3 +185,16 @@ def test_resolve_controller_user_file_preset_and_path(tmp_path):
     with pytest.raises(InputError, match="not a preset"):
         resolve_controller("nonesuch", user)
     assert user_mapping_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "rvae-visual" / "controller.toml"
+
+
+def test_waiting_takeover_reports_the_physical_knob_until_it_picks_up():
+    from rvae_visual.midi.mapping import Controller, Mapping
+
+    value = {"threshold": 0.5}
+    c = Controller(Mapping("t", [Binding("threshold", "cc", 16, None, takeover="soft")]), value.get)
+    assert c.waiting_takeover() == []
+    assert c.handle([0xB0, 16, 100]) == []  # far from 0.5: not taken over
+    (action, knob, now), = c.waiting_takeover()
+    assert action == "threshold" and knob == pytest.approx(100 / 127) and now == 0.5
+    assert c.handle([0xB0, 16, 64])  # within a step of 0.5: picked up
+    assert c.waiting_takeover() == []

@@ -139,3 +139,47 @@ def test_underflow_watch_is_red_only_while_the_count_rises():
     assert rising and 0.0 < flash < 1.0
     assert w.update(6, 100.0 + UNDERFLOW_WARN_S + 0.1) == (False, 0.0)  # 6 in all, none new: not red
     assert w.update(7, 200.0) == (True, 1.0)
+
+
+def test_wrap_to_width_never_exceeds_the_width():
+    from rvae_visual.render.hud import wrap_to_width
+
+    measure = lambda t: 10 * len(t)  # noqa: E731  10 px a character
+    text = "audio: [0] system, 48000 Hz, block auto, latency 2.7 ms, kit /a/very/long/path/with/no/spaces/at/all"
+    lines = wrap_to_width(text, 200, measure)
+    assert all(measure(line) <= 200 for line in lines), lines
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+def test_long_hud_lines_wrap_inside_the_panel(pg, size):
+    surface = pg.Surface(size)
+    g = MapGeometry(*size)
+    st = HudState(pattern=_pattern(), model_name="footwork", kit_name="808",
+                  audio_status="audio: [0] system, 48000 Hz, block auto, latency 2.7 ms, kit 808, "
+                               "engine process, callback p99 4 %",
+                  extra=["MIDI in: virtual port rvae-visual (rtmidi/UNIX_JACK), learn: Tab, mapping "
+                         "/home/me/.config/rvae-visual/controller.toml"],
+                  message="learned threshold = CC 16 ch 3, saved to /home/me/.config/rvae-visual/controller.toml "
+                          "(the previous file is controller.toml.bak)")
+    rect = Hud().draw(surface, g, st)
+    px = pg.surfarray.array3d(surface)
+    assert px[g.left:].max() == 0  # nothing written onto the map or past it
+    short = Hud().draw(pg.Surface(size), g, HudState(pattern=_pattern(), model_name="footwork", kit_name="808",
+                                                     audio_status="audio: ok", extra=["MIDI in: ok"], message="ok"))
+    assert rect is not None and short is not None
+    assert rect[3] >= short[3] + 3 * 12  # the long lines went on to more lines instead of being cut
+
+
+def test_a_knob_waiting_for_soft_takeover_shows_where_it_is(pg):
+    from rvae_visual.render.colors import HUD_WARN
+
+    def warn_pixels(st):
+        surface = pg.Surface((1920, 1080))
+        hud = Hud()
+        hud.draw(surface, MapGeometry(1920, 1080), st)
+        px = pg.surfarray.array3d(surface).reshape(-1, 3)
+        return int(np.all(px == np.array(HUD_WARN), axis=1).sum())
+
+    base = dict(pattern=_pattern(), model_name="footwork", kit_name="808", threshold=0.5)
+    assert warn_pixels(HudState(**base, takeover=(("threshold", 0.9, 0.5),))) > warn_pixels(HudState(**base)) + 200

@@ -471,6 +471,23 @@ class Controller:
             ticks = -ticks
         self._emit(b, min(max(base + ticks * step, lo), hi), out, cur)
 
+    def waiting_takeover(self) -> list[tuple[str, float, float]]:
+        """(action, where the physical knob is, the value now) for soft-takeover knobs that were
+        moved but have not picked up the value yet, in action units. Any thread (a snapshot)."""
+        out = []
+        for group in list(self._table.values()):
+            for b, st in group:
+                raw = st.last_raw
+                if b.mode != ABSOLUTE or b.takeover == "jump" or st.engaged or raw is None:
+                    continue
+                cur = self._current(b.action)
+                if cur is None:
+                    continue
+                lo, hi = b.value_range
+                x = raw / 127.0
+                out.append((b.action, lo + (1.0 - x if b.invert else x) * (hi - lo), cur))
+        return out
+
     def bound_actions(self) -> set[str]:
         """Actions that have at least one binding."""
         return {b.action for b in self.mapping.bindings}

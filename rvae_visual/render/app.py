@@ -108,6 +108,7 @@ class App:
         self.painter = FramePainter()
         self._underflow_watch = UnderflowWatch()
         self.audience: AudienceWindow | None = None
+        self.takeover_source: Callable[[], list[tuple[str, float, float]]] | None = None  # MIDI soft takeover
         self._failed_frames = 0
         self._last_failure = ""
         self._ui(self.library.current)
@@ -256,6 +257,7 @@ class App:
             fps=self._fps_clock.get_fps() if self._fps_clock is not None else 0.0,
             pattern=c.pattern, help_rows=c.vocabulary.help_rows(),
             extra=[line for line in (f() for f in self.hud_lines) if line],
+            takeover=tuple(self.takeover_source()) if self.takeover_source is not None else (),
         )
 
     # -- the loop ---------------------------------------------------------------------------------

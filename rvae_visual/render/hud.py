@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class HudState:
     pattern: Pattern | None = None
     help_rows: tuple[tuple[str, str], ...] = field(default_factory=lambda: vocabulary().help_rows())
     extra: list[str] = field(default_factory=list)
+    takeover: tuple[tuple[str, float, float], ...] = ()  # (action, physical knob, value now) waiting to pick up
 
 
 UNDERFLOW_WARN_S = 5.0  # the underflow line is red this long after a new underflow
@@ -199,11 +200,18 @@ class Hud:
         x, y = x0 + pad, y0 + pad
         inner_w = w - 2 * pad
 
-        def line(text: str, color=HUD_TEXT, small: bool = False) -> None:
+        def line(text: str, color=HUD_TEXT, small: bool = False, max_lines: int = 3) -> None:
             nonlocal y
-            t = self._text(text, color, small)
-            surface.blit(t, (x, y), (0, 0, min(t.get_width(), inner_w), t.get_height()))
-            y += lh if not small else round(lh * 0.85)
+            font = self._small if small else self._font
+            assert font is not None
+            parts = wrap_to_width(text, inner_w, lambda t: font.size(t)[0])
+            if len(parts) > max_lines:
+                parts = parts[:max_lines]
+                parts[-1] = parts[-1][:-1] + "…" if parts[-1] else "…"
+            for part in parts:
+                t = self._text(part, color, small)
+                surface.blit(t, (x, y), (0, 0, min(t.get_width(), inner_w), t.get_height()))
+                y += lh if not small else round(lh * 0.85)
 
         line(f"model  {st.model_name}")
         line(f"kit    {st.kit_name}")
@@ -217,7 +225,7 @@ class Hud:
         uf_color = HUD_ALERT if st.underflows_recent else HUD_DIM
         line(underflow_text(st.underflows, st.underflows_minute, st.fps), uf_color)
         if st.audio_status:
-            line(st.audio_status[:60], HUD_DIM, small=True)
+            line(st.audio_status, HUD_DIM, small=True, max_lines=2)
         y += lh // 2
 
         # knobs: threshold and noise
@@ -231,6 +239,12 @@ class Hud:
             cy = y + r
             self._draw_knob(surface, cx, cy, r, unit_value)
             self.knobs[name] = (cx, cy, r)
+            for action, knob, _ in st.takeover:  # where the physical knob is, until it picks up
+                if action == name:
+                    u = knob if name == "threshold" else (knob / st.noise_max if st.noise_max else 0.0)
+                    a = knob_angle(u)
+                    pygame.draw.circle(surface, HUD_WARN, (cx + math.cos(a) * r * 1.15, cy - math.sin(a) * r * 1.15),
+                                       max(3, r // 6), 2)
             t = self._text(label, HUD_TEXT, small=True)
             surface.blit(t, (cx - r, cy + r + 4))
         y += 2 * r + 4 + lh + lh // 2
@@ -257,13 +271,15 @@ class Hud:
                 pygame.draw.line(surface, HUD_DIM, (bx, y + sh + 1), (bx, y + sh + 4), 1)
             y += sh + lh // 2
 
+        for action, knob, now_value in st.takeover:
+            line(f"soft takeover: {action} knob at {knob:.2f}, the value is {now_value:.2f}: "
+                 "turn it past there to pick up", HUD_WARN, small=True, max_lines=2)
         if st.training:
-            line(st.training[:70], HUD_TEXT, small=True)
+            line(st.training, HUD_TEXT, small=True, max_lines=2)
         if st.message:
-            for part in _wrap(st.message, 48)[:4]:
-                line(part, HUD_WARN if st.message_is_error else HUD_TEXT, small=True)
+            line(st.message, HUD_WARN if st.message_is_error else HUD_TEXT, small=True, max_lines=4)
         for extra in st.extra:
-            line(extra, HUD_DIM, small=True)
+            line(extra, HUD_DIM, small=True, max_lines=2)
         line("? keys   H hide", HUD_DIM, small=True)
         if st.underflow_flash > 0:  # a red frame round the panel, fading
             width = max(2, round(lh / 5 * st.underflow_flash))
@@ -308,6 +324,33 @@ class Hud:
         panel = self._help[2]
         box = panel.get_rect(center=(geom.width // 2, geom.height // 2))
         surface.blit(panel, box.topleft)
+
+def wrap_to_width(text: str, width_px: int, measure: Callable[[str], int]) -> list[str]:
+    """Split `text` into lines no wider than `width_px` pixels as `measure` (e.g. a font's
+    width of a string) says: at spaces, and inside a word only when the word alone is wider."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        while measure(word) > width_px and len(word) > 1:  # a long path: cut it where it fits
+            k = len(word)
+            while k > 1 and measure((cur + " " if cur else "") + word[:k]) > width_px:
+                k -= 1
+            if k <= 1 and cur:
+                lines.append(cur)
+                cur = ""
+                continue
+            lines.append((cur + " " if cur else "") + word[:k])
+            cur, word = "", word[k:]
+        trial = f"{cur} {word}" if cur else word
+        if cur and measure(trial) > width_px:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = trial
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
 
 def _wrap(text: str, width: int) -> list[str]:
     """Split a one-line message into lines of at most `width` characters at spaces."""

@@ -45,6 +45,8 @@ def attach_midi(app: App, midi: MidiSystem) -> LearnMode:
 
     for k in range(HUD_LINES):
         app.hud_lines.append(line(k))
+    if midi.controller is not None:
+        app.takeover_source = midi.controller.waiting_takeover
     app.shutdown_hooks.append(midi.close)
     app.conductor.wakers.append(midi.wait_actions)
     return learn
