@@ -10,9 +10,13 @@ audio callback (RVAE_BENCH_EMPTY_CALLBACK=1; target: ours <= empty's +10 % or +3
 then measures command -> first sound (JACK frame time of
 the first non-zero sample after the command starts, median of --runs).
 Targets (issue 5): frame time p99 <= 8 ms and 60 fps for the whole run; model load -> first
-frame <= 200 ms; first sound <= 2 s. Last stdout line: one JSON object.
+frame <= 200 ms; first sound <= 2 s. Then the projected view (issue 12, `view`): the default
+look with the rhythm regions on at 1920x1080 and 3840x2160, the plain look beside it, and the
+audience window's cost on two monitors (targets: 1080p p99 <= 8 ms at 60 fps, 2160p >= 30 fps,
+audience <= 3 ms a frame). Last stdout line: one JSON object.
 
     .venv/bin/python bench/render.py [--duration 60] [--runs 3]
+    .venv/bin/python bench/render.py --only-view [--view-seconds 20]
 """
 
 from __future__ import annotations
@@ -119,13 +123,73 @@ def _downbeat_head(model: str | None) -> str:
     return "0,0"
 
 
+VIEW = ["--topology"]  # the default look (afterglow over the ghost) with the rhythm regions drawn
+
+
+def _view_run(env: dict[str, str], duration: float, extra: list[str]) -> dict:
+    steal0 = _host_steal_s()
+    d = _summary(_play_stats(env, duration, [*VIEW, *extra]))
+    keep = ("size", "fps", "frame_ms_p50", "frame_ms_p99", "frame_cpu_ms_p50", "frame_cpu_ms_p99", "underflows")
+    out = {k: d[k] for k in keep}
+    out["host_steal_s"] = round(_host_steal_s() - steal0, 2)
+    return out
+
+
+def bench_view(duration: float, model_args: list[str], rounds: int = 2) -> dict:
+    """The projected view (issue 12): the default look with the rhythm regions on and audio
+    running, fullscreen at 1920x1080 and at 3840x2160 (Xvfb), the plain look at 1080p beside it
+    (what afterglow, ghost and regions cost), and on two monitors (Xorg dummy driver) with and
+    without the audience window, in alternating rounds (the audience window's cost per frame)."""
+    import servers
+
+    jack = servers.ensure_jack()
+    base = {**os.environ, **jack, "PYGAME_HIDE_SUPPORT_PROMPT": "1", "SDL_AUDIODRIVER": "dummy",
+            "SDL_FRAMEBUFFER_ACCELERATION": "0"}
+    base.pop("SDL_VIDEODRIVER", None)
+    hd = {**base, "DISPLAY": servers.ensure_xvfb()}
+    uhd = {**base, "DISPLAY": servers.ensure_xvfb(":92", "3840x2160x24")}
+    two = {**base, "DISPLAY": servers.ensure_two_monitor_x()}
+    runs: dict[str, list[dict]] = {"1080p": [], "1080p_plain": [], "2160p": [], "two_monitors": [],
+                                   "two_monitors_audience": []}
+    for r in range(rounds):
+        runs["1080p"].append(_view_run(hd, duration, model_args))
+        runs["1080p_plain"].append(_view_run(hd, duration, ["--glow", "0", "--no-ghost", "--no-landmarks",
+                                                            *model_args]))
+        runs["2160p"].append(_view_run(uhd, duration, model_args))
+        runs["two_monitors"].append(_view_run(two, duration, model_args))
+        runs["two_monitors_audience"].append(_view_run(two, duration, ["--audience", "1", *model_args]))
+        print(f"view round {r + 1}/{rounds}: {json.dumps({k: v[-1] for k, v in runs.items()})}", file=sys.stderr)
+
+    def med(name: str, key: str) -> float:
+        return round(statistics.median(x[key] for x in runs[name]), 3)
+
+    out: dict = {k: {key: med(k, key) for key in ("fps", "frame_ms_p50", "frame_ms_p99", "frame_cpu_ms_p50",
+                                                    "frame_cpu_ms_p99", "host_steal_s")} for k in runs}
+    out["audience_cost_ms_p50"] = round(med("two_monitors_audience", "frame_ms_p50") - med("two_monitors", "frame_ms_p50"), 3)
+    out["audience_cost_cpu_ms_p50"] = round(med("two_monitors_audience", "frame_cpu_ms_p50")
+                                            - med("two_monitors", "frame_cpu_ms_p50"), 3)
+    out["runs"] = runs
+    out["targets_met"] = {
+        "1080p_p99<=8ms_at_60fps": out["1080p"]["frame_ms_p99"] <= 8.0 and out["1080p"]["fps"] >= 59.5,
+        "2160p_fps>=30": out["2160p"]["fps"] >= 30.0,
+        "audience<=3ms": out["audience_cost_ms_p50"] <= 3.0,
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per frame-loop run (default 60)")
     ap.add_argument("--runs", type=int, default=3, help="command -> first sound runs (default 3)")
     ap.add_argument("--model", help="model to play (default: the default bundled model)")
+    ap.add_argument("--only-view", action="store_true",
+                    help="only the projected view: 1080p, 2160p, plain look, audience window (issue 12)")
+    ap.add_argument("--view-seconds", type=float, default=20.0, help="seconds per view run (default 20)")
     args = ap.parse_args()
     model_args = ["--model", args.model] if args.model else []
+    if args.only_view:
+        print(json.dumps({"view": bench_view(args.view_seconds, model_args)}))
+        return
     import servers
 
     load_before = round(os.getloadavg()[0], 2)
@@ -172,6 +236,7 @@ def main() -> None:
             + max(3, 0.1 * empty_cb["underflows"]),
         },
     }
+    result["view"] = bench_view(args.view_seconds, model_args)
     print(json.dumps(result))
 
 

@@ -230,7 +230,7 @@ class MapView:
         self.frames: list[pygame.Surface | None] = [None] * TICKS_PER_BAR
         self._built_for: list[tuple[float, MapLook] | None] = [None] * TICKS_PER_BAR
         self._edges: tuple[float, tuple[np.ndarray, np.ndarray]] | None = None
-        self._fills: tuple[tuple[float, int], list] | None = None
+        self._overlays: dict[int, tuple[tuple[float, bool], pygame.Surface | None]] = {}  # by map side
 
     def frame_array(self, tick: int) -> np.ndarray:
         """The small RGB image of `tick` at the current threshold and look, uint8 (x, y)."""
@@ -281,21 +281,43 @@ class MapView:
             return
         dest = target.subsurface(pygame.Rect(geom.rect))
         pygame.transform.scale(self.frame(tick % TICKS_PER_BAR), (side, side), dest)
-        # thin black gaps between grid points, so the map reads as n x n points, not stripes
+        overlay = self._overlay(side)
+        if overlay is not None:
+            dest.blit(overlay, (0, 0))
+
+    def _overlay(self, side: int) -> pygame.Surface | None:
+        """What is drawn over the scaled frame, as one run-length-encoded colour-keyed surface
+        (one blit instead of hundreds of fills): thin black gaps between grid points, so the map
+        reads as n x n points, and the rhythm-region boundaries when `topology` is on. Cached
+        per map side; None when there is nothing to draw."""
+        import pygame
+
+        key = (self.threshold, self.topology)
+        got = self._overlays.get(side)
+        if got is not None and got[0] == key:
+            return got[1]
         gap = point_gap(side, self.n)
+        fills: list = []
         if gap:
             for k in range(1, self.n):
                 at = round(k * side / self.n) - gap // 2
-                dest.fill((0, 0, 0), (at, 0, gap, side))
-                dest.fill((0, 0, 0), (0, at, side, gap))
+                fills += [((0, 0, 0), (at, 0, gap, side)), ((0, 0, 0), (0, at, side, gap))]
         if self.topology:
-            key = (self.threshold, side)
-            if self._fills is None or self._fills[0] != key:
-                self._fills = (key, boundary_fills(side, self.n, *self.edges()))
-            for color, rect in self._fills[1]:
-                dest.fill(color, rect)
+            fills += boundary_fills(side, self.n, *self.edges())
+        surf = None
+        if fills:
+            surf = pygame.Surface((side, side))
+            surf.fill(OVERLAY_KEY)
+            for color, rect in fills:
+                surf.fill(color, rect)
+            surf.set_colorkey(OVERLAY_KEY, pygame.RLEACCEL)
+        if len(self._overlays) >= 4:  # a performer's and an audience window, and resizes
+            self._overlays.clear()
+        self._overlays[side] = (key, surf)
+        return surf
 
 
+OVERLAY_KEY = (255, 0, 255)  # transparent in the overlay; no gap or boundary is this colour
 TOPOLOGY = (235, 235, 245)  # boundary lines at full strength; thin enough to play over
 
 
