@@ -1,7 +1,8 @@
 """Make docs/screenshot.png: the instrument as it looks live, drawn by `rvae-visual play` itself
 under Xvfb (1920 x 1080 fullscreen) in its default look (afterglow over the ghost of every
 point) with the rhythm-region boundaries on, the head swept along a curve (its trail), noise on
-(the halo) and the HUD, two ticks after the downbeat of the last bar. Audio goes to the JACK dummy server (started if none is running).
+(the halo) and the HUD, two ticks after the downbeat of the last bar. Audio goes to the JACK
+dummy server (started if none is running).
 
     .venv/bin/python scripts/screenshot.py [--out docs/screenshot.png] [--model M]
 """
