@@ -147,3 +147,26 @@ def write_bytes_or_fallback(path: str | os.PathLike, data: bytes, what: str) -> 
     if problem:
         print(f"rvae-visual: warning: {problem}; the {what} was saved to {where}", file=sys.stderr)
     return where
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, mode: int | None = None,
+                      owner: tuple[int, int] | None = None) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder and a rename, so the
+    file is never half-written; `mode` / `owner` (uid, gid) for the new file when given (the
+    owner only where allowed). OSError when it cannot be written (nothing is left behind)."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}-", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if owner is not None:
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, *owner)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return p

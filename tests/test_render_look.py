@@ -89,18 +89,6 @@ def test_boundaries_ignore_a_hit_one_tick_off():
     assert np.count_nonzero(right) == 0 and np.count_nonzero(down) == 0
 
 
-@pytest.fixture
-def pg(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from rvae_visual.render.window import init_display
-
-    init_display()
-    import pygame
-
-    yield pygame
-    pygame.display.quit()
-
-
 def test_topology_overlay_draws_lines_only_between_the_regions(pg):
     on = _two_regions()
     view = MapView(on, 0.5, velocities=np.ones_like(on), look=MapLook(ghost=False, glow_ticks=0))

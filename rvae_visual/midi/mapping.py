@@ -22,7 +22,6 @@ A mapping is TOML, one `[[bind]]` table per binding:
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -31,6 +30,7 @@ from typing import Callable, Sequence
 
 from ..controls import CONTINUOUS, DEFAULT_INSTRUMENTS, TOGGLE, TRIGGER, Vocabulary, vocabulary
 from ..errors import InputError
+from ..outfiles import write_text_atomic
 from ..toml_file import read_toml
 
 ABSOLUTE = "absolute"
@@ -239,18 +239,7 @@ def save_mapping(mapping: Mapping, path: str | Path) -> Path:
     """Write the mapping atomically (temp file + rename), creating folders; returns the path."""
     p = Path(path).expanduser()
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".controller-", suffix=".toml", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(mapping.to_toml())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return p
+    return write_text_atomic(p, mapping.to_toml())
 
 
 def preset_names() -> list[str]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
+from ..outfiles import write_text_atomic
 from .mapping import ABSOLUTE, Binding, Mapping, mapping_from_dict
 
 _TABLE = re.compile(r"^\s*\[")
@@ -111,27 +111,6 @@ def _same(a: Mapping, b: Mapping) -> bool:
     return key(a) == key(b)
 
 
-def _write_atomic(path: Path, text: str, mode: int | None, owner: tuple[int, int] | None) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        if owner is not None:
-            try:
-                os.chown(tmp, *owner)
-            except OSError:
-                pass  # only root may give a file away; the mode is kept anyway
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _new_file_mode() -> int:
     """The mode a new file gets from the umask (0644 with the usual 022)."""
     mask = os.umask(0o022)
@@ -154,7 +133,7 @@ def save_learned(mapping: Mapping, learned: Binding, path: str | Path) -> Path:
         old_text = p.read_text(encoding="utf-8")
         st = p.stat()
     except FileNotFoundError:
-        _write_atomic(p, mapping.to_toml(), _new_file_mode(), None)
+        write_text_atomic(p, mapping.to_toml(), _new_file_mode(), None)
         return p
     except (OSError, UnicodeDecodeError):
         old_text, st = None, None
@@ -169,8 +148,8 @@ def save_learned(mapping: Mapping, learned: Binding, path: str | Path) -> Path:
             pass
         mode = st.st_mode & 0o7777 if st is not None else None
         owner = (st.st_uid, st.st_gid) if st is not None else None
-        _write_atomic(backup_path(p), old_text, mode, owner)
-        _write_atomic(p, text, mode, owner)
+        write_text_atomic(backup_path(p), old_text, mode, owner)
+        write_text_atomic(p, text, mode, owner)
     else:
-        _write_atomic(p, text, _new_file_mode(), None)
+        write_text_atomic(p, text, _new_file_mode(), None)
     return p
