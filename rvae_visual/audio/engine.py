@@ -18,6 +18,7 @@ No pygame, no torch. With no audio device (or no PortAudio) it runs silent on a 
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import threading
@@ -29,13 +30,13 @@ import numpy as np
 from ..pattern import PPQN, Pattern, samples_per_tick
 from .kit import DEFAULT_KIT, Kit, load_kit
 from .mixer import Mixer, mutes_tuple
-from .records import C_ERRORS, C_UNDERFLOWS, Rings, TransportView
-from .sequencer import CompiledPattern, check_bpm, compile_pattern
+from .records import C_ERRORS, C_UNDERFLOWS, BlockRecord, Rings, TransportView
+from .sequencer import EPS_TICKS, NO_LIMIT, CompiledPattern, check_bpm, compile_pattern
 from .stream import (
     JACK_CLIENT_NAME, AudioUnavailable, LiveStream, SilentRunner, import_sounddevice,
     resolve_output_device, set_jack_client_name,
 )
-from .transport import Transport, check_quantize
+from .transport import QUANTIZE_TICKS, Transport, check_quantize
 
 DEFAULT_INSTRUMENTS = ("kick", "snare", "hihat")
 SILENT_RATE = 48000
@@ -43,6 +44,7 @@ SILENT_RATE = 48000
 # interpreter's switch interval (5 ms by default, two 128-frame periods). 0.5 ms halved the
 # underflows measured with a busy main thread on the JACK dummy server.
 GIL_SWITCH_INTERVAL = 0.0005
+PUBLISHED_KEPT = 16  # published patterns remembered by serial (the audio plays one of the last two)
 MODES = ("process", "thread")
 DEFAULT_MODE = "process"
 ENGINE_ENV = "RVAE_AUDIO_ENGINE"
@@ -108,6 +110,7 @@ class AudioEngine:
         self.sample_rate = int(sample_rate or SILENT_RATE)
         self._playing = True
         self._pattern: CompiledPattern | None = None
+        self._published: dict[int, CompiledPattern] = {}  # serial -> the latest few published, for MIDI out
         self._rings: Rings | None = None
         self._latency_s = 0.0
         self._hits_read = 0
@@ -155,6 +158,10 @@ class AudioEngine:
         cp = compile_pattern(pattern)
         with self._lock:
             self._pattern = cp
+            recent = self._published
+            recent[cp.serial] = cp
+            if len(recent) > PUBLISHED_KEPT:
+                del recent[min(recent)]
             self._apply("pattern", cp)
 
     @property
@@ -287,13 +294,34 @@ class AudioEngine:
         bpm = self._bpm
         if abs(samples_per_tick(bpm, sr) - spt) > 1e-9 * spt:
             bpm = sr * 60.0 / (PPQN * spt)
-        cp = self._pattern
         at = row.heard
         if through_audio_graph and not self.silent:
             at -= row.ahead if row.ahead > 0.0 else self.output_latency + row.frames / sr
-        return TransportView(row.playing and self._playing, None if cp is None else cp.pattern,
+        cur, cur_from, nxt, switch = self._patterns_as_played(row)
+        return TransportView(row.playing and self._playing, None if cur is None else cur.pattern,
                              self._threshold, self._mutes, bpm, row.pos - row.tick * spt, sr,
-                             float(row.pos), at, row.run, float(row.run_start), float(row.catch_up_from))
+                             float(row.pos), at, row.run, float(row.run_start), float(row.catch_up_from),
+                             cur_from, None if nxt is None else nxt.pattern, switch)
+
+    def _patterns_as_played(self, row: BlockRecord) -> tuple[CompiledPattern | None, float, CompiledPattern | None, float]:
+        """(pattern playing, tick-time it plays from, pattern taking over, tick-time it does) as
+        the audio thread has them after its newest block, so MIDI out switches where the audio
+        does under every quantize setting. A pattern published since, not yet taken up, is
+        expected at the next quantize step after that block (the rule the transport applies)."""
+        latest = self._pattern
+        cur = self._published.get(row.cur)
+        if cur is None:  # before the first block, or a record from before this engine's publishes
+            return latest, -NO_LIMIT, None, NO_LIMIT
+        nxt = self._published.get(row.nxt) if row.nxt >= 0 else None
+        cur_from, switch = row.cur_from, row.switch_tick if nxt is not None else NO_LIMIT
+        if latest is not None and latest is not cur and latest is not nxt:
+            q = QUANTIZE_TICKS[self._quantize]
+            x_end = row.tick + row.frames * row.ticks_per_sample  # where the next block starts
+            if nxt is not None and x_end > switch + nxt.min_offset - EPS_TICKS:
+                return cur, cur_from, nxt, switch  # the pending switch has begun: the latest waits
+            lead = min(cur.min_offset, latest.min_offset)
+            nxt, switch = latest, math.ceil((x_end - 0.5 * row.ticks_per_sample - lead + EPS_TICKS) / q) * q
+        return cur, cur_from, nxt, switch
 
     def drain_played(self) -> list[tuple[int, int, float]]:
         """Hits played since the last call: (transport sample, instrument, velocity), in the

@@ -17,8 +17,8 @@ import numpy as np
 
 from .kit import Kit
 from .records import (
-    B_AHEAD, B_CATCH_UP, B_CLOCK, B_FRAMES, B_HEARD, B_PLAYING, B_POS, B_RUN, B_RUN_START, B_TICK,
-    B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS, C_HITS, HIT_RING, BlockRecord, Rings,
+    B_AHEAD, B_CATCH_UP, B_CLOCK, B_CUR, B_CUR_FROM, B_FRAMES, B_HEARD, B_NXT, B_PLAYING, B_POS, B_RUN,
+    B_RUN_START, B_SWITCH, B_TICK, B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS, C_HITS, HIT_RING, BlockRecord, Rings,
 )
 from .transport import Transport
 from .voices import Voices
@@ -122,6 +122,11 @@ class Mixer:
         row[B_RUN_START] = t.run_start
         row[B_CATCH_UP] = t.catch_up_from
         row[B_AHEAD] = ahead
+        cur, nxt = t.cur, t.nxt
+        row[B_CUR] = cur.serial if cur is not None else -1
+        row[B_CUR_FROM] = t.cur_from
+        row[B_NXT] = nxt.serial if nxt is not None else -1
+        row[B_SWITCH] = t.switch_tick
         self.blk_count += 1
         self._counts[C_BLOCKS] = self.blk_count
         self.clock = clock + frames

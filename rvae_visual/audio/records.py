@@ -33,7 +33,11 @@ B_RUN = 7  # transport run (starts and locates so far)
 B_RUN_START = 8  # transport sample where that run began
 B_CATCH_UP = 9  # hits in [catch_up_from, run_start) were played at run_start
 B_AHEAD = 10  # seconds from computing the block to hearing it (DAC time - now); 0 if unknown
-N_BLOCK = 11
+B_CUR = 11  # serial of the CompiledPattern playing (-1: none)
+B_CUR_FROM = 12  # first tick-time it may play
+B_NXT = 13  # serial of the one waiting to take over (-1: none)
+B_SWITCH = 14  # tick-time where it takes over
+N_BLOCK = 15
 
 # ---- counters (int64): each written after the slot it counts
 C_HITS = 0
@@ -59,6 +63,10 @@ class BlockRecord:
     run_start: int
     catch_up_from: int
     ahead: float
+    cur: int = -1
+    cur_from: float = 0.0
+    nxt: int = -1
+    switch_tick: float = 0.0
 
     @staticmethod
     def of(row: np.ndarray) -> "BlockRecord":
@@ -66,7 +74,8 @@ class BlockRecord:
         return BlockRecord(int(row[B_CLOCK]), int(row[B_POS]), float(row[B_TICK]),
                            float(row[B_TICKS_PER_SAMPLE]), row[B_PLAYING] != 0.0, float(row[B_HEARD]),
                            int(row[B_FRAMES]), int(row[B_RUN]), int(row[B_RUN_START]),
-                           int(row[B_CATCH_UP]), float(row[B_AHEAD]))
+                           int(row[B_CATCH_UP]), float(row[B_AHEAD]), int(row[B_CUR]), float(row[B_CUR_FROM]),
+                           int(row[B_NXT]), float(row[B_SWITCH]))
 
     def heard_ticks(self, when: float, sample_rate: int) -> float:
         """Tick-time heard at monotonic time `when`: never beyond the block's end (if the
@@ -102,6 +111,9 @@ class TransportView:
     run: int = 0
     run_start: float = 0.0
     catch_up_from: float = 0.0
+    cur_from: float = -1e18  # tick-time from which `pattern` may play
+    next_pattern: Pattern | None = None  # the pattern taking over at `switch_tick` (tick-time)
+    switch_tick: float = 1e18
 
 
 def _layout() -> tuple[list[tuple[str, type, tuple[int, ...]]], int]:

@@ -13,6 +13,8 @@ returning form for everyone else.
 
 from __future__ import annotations
 
+import itertools
+
 import math
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -55,11 +57,15 @@ class CompiledPattern:
     x_max: float
     min_offset: float  # <= 0
     max_offset: float  # >= 0
+    serial: int = 0  # unique per compile in this process: block records name what plays by it
 
     @property
     def n_instruments(self) -> int:
         """Instrument rows of the Pattern."""
         return self.pattern.n_instruments
+
+
+_serials = itertools.count(1)
 
 
 def compile_pattern(pattern: Pattern) -> CompiledPattern:
@@ -83,6 +89,7 @@ def compile_pattern(pattern: Pattern) -> CompiledPattern:
         x_max=float(xs[-1]) if has else 0.0,
         min_offset=min(0.0, float(offs.min())) if has else 0.0,
         max_offset=max(0.0, float(offs.max())) if has else 0.0,
+        serial=next(_serials),
     )
 
 
@@ -137,16 +144,17 @@ def scan(
                 emit(s, inst, cp.vels[i])
 
 
-_last: tuple[Pattern, CompiledPattern] | None = None  # the player asks about one pattern often
+_last: tuple[tuple[Pattern, CompiledPattern], ...] = ()  # MIDI out asks about the playing and the next pattern
 
 
 def _compiled(pattern: Pattern) -> CompiledPattern:
     global _last
     last = _last  # one read: safe if two threads ask at once
-    if last is not None and last[0] is pattern:
-        return last[1]
+    for p, cp in last:
+        if p is pattern:
+            return cp
     cp = compile_pattern(pattern)
-    _last = (pattern, cp)
+    _last = ((pattern, cp),) + last[:1]
     return cp
 
 
@@ -159,14 +167,17 @@ def hits_in_window(
     start: int,
     stop: int,
     origin: float = 0,
+    tick_lo: int = -NO_LIMIT,
+    tick_hi: int = NO_LIMIT,
 ) -> list[tuple[int, int, float]]:
     """Hits whose sound starts in [start, stop) samples of the transport: (sample position,
-    instrument, velocity), in time order.
+    instrument, velocity), in time order; only those of ticks in [tick_lo, tick_hi) (tick-time
+    ticks since the origin, as `scan`).
 
     The pattern loops every bar starting at sample `origin`; tick t of bar b with offset o
     starts at origin + round((b*96 + t + o) * samples_per_tick(bpm, sample_rate)) (half up);
     negative offsets on tick 0 fall into the previous bar's window."""
     out: list[tuple[int, int, float]] = []
     scan(_compiled(pattern), threshold, mutes, samples_per_tick(check_bpm(bpm), sample_rate),
-         origin, start, stop, lambda s, i, v: out.append((s, i, v)))
+         origin, start, stop, lambda s, i, v: out.append((s, i, v)), tick_lo, tick_hi)
     return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..audio.records import TransportView  # owned by audio/: the engine makes them
-from ..audio.sequencer import hits_in_window
+from ..audio.sequencer import NO_LIMIT, hits_in_window
 from ..pattern import velocity_byte
 from . import clock_out
 
@@ -142,6 +142,26 @@ class OutStats:
     keep: int = 0  # record this many lateness values (benchmarks)
 
 
+def _tick_bound(x: float) -> int:
+    return int(max(-NO_LIMIT, min(NO_LIMIT, x)))
+
+
+def hits_as_played(v: TransportView, start: int, stop: int) -> list[tuple[int, int, float]]:
+    """The hits the audio plays in [start, stop) transport samples: the playing pattern up to
+    the switch tick, the one taking over from it (as the transport does), in time order."""
+    if v.pattern is None:
+        return []
+    has_next = v.next_pattern is not None
+    hi = _tick_bound(v.switch_tick) if has_next else NO_LIMIT
+    out = hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, v.sample_rate, start, stop, v.origin,
+                         _tick_bound(v.cur_from), hi)
+    if v.next_pattern is not None:
+        out += hits_in_window(v.next_pattern, v.threshold, v.mutes, v.bpm, v.sample_rate, start, stop, v.origin,
+                              hi, NO_LIMIT)
+        out.sort(key=lambda h: h[0])
+    return out
+
+
 class MidiScheduler:
     """Sends notes and clock for the transport `source()` describes, via `send(bytes)`."""
 
@@ -226,8 +246,7 @@ class MidiScheduler:
         if horizon <= start:
             return
         if cfg.notes_on and v.pattern is not None:
-            for pos, inst, vel in hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, sr,
-                                                 start, horizon, v.origin):
+            for pos, inst, vel in hits_as_played(v, start, horizon):
                 self._note(self._time_of(pos, sr), inst, vel)
         if cfg.clock_out:
             for pos, k in clock_out.pulses_in_window(v.bpm, sr, v.origin, start, horizon):
