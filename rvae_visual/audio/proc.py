@@ -26,14 +26,19 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..errors import InputError
 from .engine import GIL_SWITCH_INTERVAL, AudioEngine, ThreadEngine
-from .records import RINGS_BYTES, Rings
+from .records import C_BLOCKS, RINGS_BYTES, Rings
 
 START_TIMEOUT = 30.0  # seconds for the audio process to open its stream
+WATCH_S = 0.25  # how often the watch looks at the block count
+STALL_S = 1.0  # no block for this long: the stream is lost
+RETRY_S = 1.0  # first wait before a new audio process is tried (doubling)
+RETRY_MAX_S = 5.0
 
 
 def _shm_dir() -> str | None:
@@ -51,9 +56,15 @@ class ProcessEngine(AudioEngine):
         self._send_lock = threading.Lock()
         self._switch = 0.0
         self._dead = False
+        self._local: ThreadEngine | None = None
+        self._watcher: threading.Thread | None = None
+        self._stop_watch = threading.Event()
+        self._lost_since: float | None = None  # time.monotonic() when the stream stopped, while lost
+        self.lost_count = 0  # times the stream was lost
 
     def start(self) -> None:
-        """Start the audio process and wait until its stream runs (or it runs silent).
+        """Start the audio process and wait until its stream runs (or it runs silent); from
+        then on a watch reopens the stream if it stops (see `_watch`).
 
         InputError if an explicitly named --audio-device matches no output device."""
         if self._proc is not None:
@@ -61,49 +72,167 @@ class ProcessEngine(AudioEngine):
         import gc
         gc.collect()
         gc.freeze()  # as ThreadEngine does: shorter collections for the frame loop too
+        try:
+            child = self._spawn()
+        except OSError as e:
+            self._go_silent_here(f"no audio: {e or 'the audio process failed'}")
+            return
+        kind, info = child[3], child[4]
+        if kind == "error":
+            self._kill(child)
+            raise InputError(info)
+        self._proc, self._conn, self._map = child[0], child[1], child[2]
+        for line in info["messages"]:
+            self._say(line)
+        self._take_info(info)
+        if self.silent:
+            self.messages.append(self.status)
+        self._rings = Rings(self._map)
+        if not self.silent:
+            self._watcher = threading.Thread(target=self._watch, name="rvae-audio-watch", daemon=True)
+            self._watcher.start()
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], Connection, mmap.mmap, str, Any]:
+        """A new audio process over a new shared mapping, given the mirrored state; returns
+        (process, pipe, mapping, "ready" | "error", info). OSError when it does not come up."""
         fd, path = tempfile.mkstemp(prefix="rvae-audio-", dir=_shm_dir())
         try:
             os.ftruncate(fd, RINGS_BYTES)
-            self._map = mmap.mmap(fd, RINGS_BYTES)
+            shared = mmap.mmap(fd, RINGS_BYTES)
         finally:
             os.close(fd)
         ours, theirs = socket.socketpair()
         cmd = [sys.executable, "-m", "rvae_visual.audio.proc", str(theirs.fileno()), path]
         try:
-            self._proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
-        self._conn = Connection(ours.detach())
-        config = dict(kit=self._kit_spec, bpm=self._bpm, device=self.device, blocksize=self.blocksize,
-                      latency=self.latency, quantize=self._quantize, sample_rate=self._requested_rate,
-                      threshold=self._threshold, instruments=self.instruments,
-                      jack_client_name=self.jack_client_name, playing=self._playing, mutes=self._mutes,
-                      pattern=self._pattern)
+        conn = Connection(ours.detach())
+        with self._lock:
+            config = dict(kit=self._kit_spec, bpm=self._bpm, device=self.device, blocksize=self.blocksize,
+                          latency=self.latency, quantize=self._quantize, sample_rate=self._requested_rate,
+                          threshold=self._threshold, instruments=self.instruments,
+                          jack_client_name=self.jack_client_name, playing=self._playing, mutes=self._mutes,
+                          pattern=self._pattern)
         try:
-            self._conn.send(config)
-            if not self._conn.poll(START_TIMEOUT):
+            conn.send(config)
+            if not conn.poll(START_TIMEOUT):
                 raise OSError("the audio process did not start")
-            kind, info = self._conn.recv()
+            kind, info = conn.recv()
         except (OSError, EOFError) as e:
-            os.unlink(path)
-            self._stop_child()
-            self._go_silent_here(f"no audio: {e or 'the audio process failed'}")
-            return
-        os.unlink(path)  # both sides hold the mapping
-        if kind == "error":
-            self._stop_child()
-            raise InputError(info)
-        for line in info["messages"]:
-            self._say(line)
+            self._kill((proc, conn, shared))
+            raise OSError(str(e) or "the audio process failed") from None
+        finally:
+            os.unlink(path)  # both sides hold the mapping (or it failed)
+        return proc, conn, shared, kind, info
+
+    def _take_info(self, info: dict) -> None:
         self.sample_rate = int(info["sample_rate"])
         self._latency_s = float(info["output_latency"])
         self.silent = bool(info["silent"])
         self.status = str(info["status"])
         self._kit_name = str(info["kit_name"])
         self._switch = float(info["switch"])
-        if self.silent:
-            self.messages.append(self.status)
-        self._rings = Rings(self._map)
+
+    @staticmethod
+    def _kill(child: tuple) -> None:
+        """End an audio process at once (one whose stream died may hang in PortAudio's close)."""
+        proc, conn = child[0], child[1]
+        try:
+            conn.close()
+        except OSError:
+            pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+    # ------------------------------------------------------------ self-healing
+
+    def _watch(self) -> None:
+        """Every WATCH_S: blocks must keep coming (the stream runs while stopped too). When none
+        came for STALL_S (the audio server or device went away, or the audio process died):
+        say so once, go on with a silent clock in this process from the tick heard (visuals and
+        MIDI go on), and try a new audio process every RETRY_S (doubling to RETRY_MAX_S) until
+        one plays; it takes over at the tick heard then."""
+        last_count, last_change = -1, time.monotonic()
+        retry_at, wait = 0.0, RETRY_S
+        while not self._stop_watch.wait(WATCH_S):
+            now = time.monotonic()
+            if self._lost_since is None:
+                r = self._rings
+                n = r.count(C_BLOCKS) if r is not None else 0
+                dead = self._proc is not None and self._proc.poll() is not None
+                if n != last_count:
+                    last_count, last_change = n, now
+                elif dead or now - last_change > STALL_S:
+                    self._lose(now)
+                    retry_at, wait = now + RETRY_S, RETRY_S
+            elif now >= retry_at:
+                if self._reopen():
+                    last_count, last_change = -1, time.monotonic()
+                else:
+                    wait = min(RETRY_MAX_S, wait * 2)
+                    retry_at = time.monotonic() + wait
+
+    def _lose(self, now: float) -> None:
+        with self._lock:
+            pos = self._tick_now(now)
+            old = (self._proc, self._conn, self._map)
+            self._proc, self._conn = None, None
+            self._go_silent_here("audio lost (the audio server or device went away); retrying")
+            local = self._local
+            assert local is not None
+            if self._playing:
+                local.locate(pos, now)
+            self._lost_since = now
+            self.lost_count += 1
+        self._warn(self.status)
+        if old[0] is not None and old[1] is not None:
+            self._kill(old)
+
+    def _tick_now(self, now: float) -> float:
+        """Tick-time that would be heard at `now` had the stream gone on (the beat grid
+        continues across a loss instead of resuming where the last block ended)."""
+        r = self._rings
+        row = r.last_block() if r is not None else None
+        if row is None:
+            return 0.0
+        if not row.playing:
+            return row.tick
+        return row.tick + max(0.0, now - row.heard) * self.sample_rate * row.ticks_per_sample
+
+    def _reopen(self) -> bool:
+        """One try at a new audio process; True when it plays (and has taken over)."""
+        try:
+            child = self._spawn()
+        except OSError:
+            return False
+        kind, info = child[3], child[4]
+        if kind != "ready" or info["silent"]:
+            self._kill(child)
+            return False
+        with self._lock:
+            local = self._local
+            pos = local.heard_position() if local is not None else 0.0
+            at = time.monotonic()
+            self._proc, self._conn, self._map = child[0], child[1], child[2]
+            self._dead = False
+            # what changed while the new process started, then the tick heard now
+            for what, value in (("pattern", self._pattern), ("bpm", self._bpm), ("threshold", self._threshold),
+                                ("mutes", self._mutes), ("quantize", self._quantize)):
+                if value is not None:
+                    self._conn.send((what, value))
+            self._conn.send(("locate", (pos, at)) if self._playing else ("playing", False))
+            self._take_info(info)
+            self._rings = Rings(self._map)
+            self._local = None
+            took = at - (self._lost_since or at)
+            self._lost_since = None
+        if local is not None:
+            local.close()
+        self._warn(f"{self.status} (back after {took:.1f} s)")
+        self.status += f" (back after {took:.1f} s)"
+        return True
 
     def _go_silent_here(self, why: str) -> None:
         """The audio process could not run: fall back to a silent engine in this process."""
@@ -119,7 +248,7 @@ class ProcessEngine(AudioEngine):
         self.messages.append(self.status)
 
     def _apply(self, what: str, value: Any) -> None:
-        local = getattr(self, "_local", None)
+        local = self._local
         if local is not None:
             local._apply(what, value)
             return
@@ -155,7 +284,11 @@ class ProcessEngine(AudioEngine):
 
     def close(self) -> None:
         """Stop the audio process (its stream closes and PortAudio is released there)."""
-        local = getattr(self, "_local", None)
+        self._stop_watch.set()
+        w, self._watcher = self._watcher, None
+        if w is not None:
+            w.join(timeout=10.0)
+        local, self._local = self._local, None
         if local is not None:
             local.close()
         self._stop_child()
