@@ -162,7 +162,7 @@ def test_midi_out_plays_the_audios_hits_when_patterns_change_mid_bar(jack_server
     bar / beat; MIDI out must switch there too, hit for hit (not when the pattern is published)."""
     from rvae_visual.audio.engine import AudioEngine
 
-    bpm = 150.0
+    bpm = 200.0
     engine = AudioEngine(kit="acoustic", bpm=bpm, device="system", quantize=quantize,
                          jack_client_name="rvae-miditest-q")
     sent: list[list[int]] = []
@@ -175,7 +175,7 @@ def test_midi_out_plays_the_audios_hits_when_patterns_change_mid_bar(jack_server
         engine.start()
         assert not engine.silent, engine.status
         sched.start()  # a run that began moments ago: MIDI out takes it from its top, as the audio played it
-        for k, pat in enumerate((snare, hat, kick, snare, hat)):
+        for k, pat in enumerate((snare, hat, kick, snare)):
             time.sleep((96 * 1.37 + 17 * k) * spt)  # lands anywhere in a bar, never on its line
             engine.publish(pat)
         time.sleep(96 * 2 * spt)
@@ -188,7 +188,7 @@ def test_midi_out_plays_the_audios_hits_when_patterns_change_mid_bar(jack_server
     note_of = {36: 0, 38: 1, 42: 2}
     midi = [note_of[m[1]] for m in sent if (m[0] & 0xF0) == 0x90 and m[2] > 0]
     audio = [inst for _, inst, _ in played]
-    assert len(audio) > 60 and set(audio) == {0, 1, 2}
+    assert len(audio) > 50 and set(audio) == {0, 1, 2}
     # the same hits in the same order; at the very end a note or two may differ (stop races the look-ahead)
     n = min(len(audio), len(midi))
     assert abs(len(audio) - len(midi)) <= 2, (len(audio), len(midi))
