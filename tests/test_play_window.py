@@ -4,6 +4,7 @@ the model decodes it at the tick on screen; F toggles fullscreen; Esc quits clea
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -62,3 +63,42 @@ def test_fullscreen_window_shows_the_map_and_quits_on_escape(xvfb_display, tmp_p
     data = json.loads(stats.read_text())
     assert data["driver"] == "x11" and data["size"] == [1920, 1080]
     assert data["seconds"] < 30  # Esc ended it long before --duration
+
+
+def test_installation_mode_a_stray_esc_does_not_quit_the_held_combination_does(xvfb_display, tmp_path):
+    def start():
+        return subprocess.Popen(
+            [sys.executable, "-m", "rvae_visual", "play", "--installation", "--silent", "--duration", "60"],
+            env=x_env(xvfb_display, JACK_NO_START_SERVER="1"), cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    proc = start()
+    try:
+        wid = wait_for_window(xvfb_display, "rvae-visual", proc)
+        xdotool(xvfb_display, "windowfocus", "--sync", wid)
+        for k in ("Escape", "m", "k", "f", "space"):
+            xdotool(xvfb_display, "key", k)
+        time.sleep(1.0)
+        assert proc.poll() is None, "a single key ended the installation"
+        xdotool(xvfb_display, "keydown", "ctrl+shift+q")
+        t0 = time.monotonic()
+        proc.wait(timeout=15)
+        held = time.monotonic() - t0
+        xdotool(xvfb_display, "keyup", "ctrl+shift+q")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert 2.5 < held < 8.0  # only after holding it about 3 s
+    assert "Traceback" not in err
+
+    proc = start()  # a signal still ends it cleanly
+    try:
+        wait_for_window(xvfb_display, "rvae-visual", proc)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.communicate()[1]

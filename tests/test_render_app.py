@@ -346,3 +346,41 @@ def test_g_and_t_change_the_afterglow_and_show_the_rhythm_regions(pg, model):
     app.step()
     assert app.view.topology and "rhythm regions on" in app.messages.text
     assert app.conductor.value_of("glow") == 0.0
+
+
+def test_installation_lock_ignores_keys_and_quits_on_the_held_combination(pg, model):
+    from rvae_visual.render.app import App, AppOptions
+    from rvae_visual.render.lock import QUIT_HOLD_S
+    from rvae_visual.render.window import Window
+    from rvae_visual.session.start import start_session
+
+    t = [1000.0]
+    window = Window(fullscreen=False, size=(1280, 720), vsync="off")
+    engine = FakeEngine(position=0.0)
+    ref = model.path or model.name
+    conductor = start_session(engine, Performance(head=(0.0, 0.0)), model, model.grid(), ref,
+                              models=[(model.name, ref)], kits=["808", "acoustic"], fps=60, clock=lambda: t[0])
+    app = App(window, conductor, AppOptions(installation=True, record_stats=True))
+    kit_before, thr = app.library.kit_name, app.conductor.perf.threshold
+    for k in (pg.K_ESCAPE, pg.K_k, pg.K_UP, pg.K_h, pg.K_f, pg.K_SPACE):
+        key(pg, k)
+        key(pg, k, up=True)
+    pg.event.post(pg.event.Event(pg.QUIT))
+    app.step()
+    assert app.running and app.library.kit_name == kit_before and app.conductor.perf.threshold == thr
+    assert app.conductor.perf.playing
+    ctrl_shift = pg.KMOD_LCTRL | pg.KMOD_LSHIFT
+    key(pg, pg.K_q, mod=ctrl_shift)
+    app.step()
+    t[0] += QUIT_HOLD_S / 2
+    key(pg, pg.K_q, up=True, mod=ctrl_shift)  # let go too soon
+    app.step()
+    t[0] += QUIT_HOLD_S
+    app.step()
+    assert app.running
+    key(pg, pg.K_q, mod=ctrl_shift)
+    app.step()
+    assert app.running and "Ctrl+Shift+Q" in app.messages.text
+    t[0] += QUIT_HOLD_S + 0.1
+    app.step()
+    assert not app.running

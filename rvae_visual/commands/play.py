@@ -109,6 +109,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="black between hits (by default every point stays faintly visible)")
     g.add_argument("--topology", action="store_true",
                    help="start with the rhythm-region boundaries shown (T toggles)")
+    g.add_argument("--installation", action="store_true",
+                   help="for an unattended installation: keys do nothing (quit: hold Ctrl+Shift+Q for 3 s, or "
+                        "SIGTERM), closing the window is ignored, the cursor is hidden, the HUD starts hidden")
     g.add_argument("--fps", type=positive_int, default=60, help="frame rate cap (default 60)")
     g.add_argument("--vsync", choices=("auto", "on", "off"), default="auto",
                    help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
@@ -276,7 +279,8 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                                   fps=args.fps, script=args.control, train_args=args.train_arg,
                                   prepare=functools.partial(prepare_frames, look=look))
         app = App(window, conductor, AppOptions(
-            show_hud=not args.no_hud, show_landmarks=not args.no_landmarks, fps=args.fps,
+            show_hud=not (args.no_hud or args.installation), installation=args.installation,
+            show_landmarks=not args.no_landmarks, fps=args.fps,
             duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
             record_stats=bool(args.stats), look=look, topology=args.topology))
         if args.audience is not None:

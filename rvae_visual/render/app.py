@@ -25,6 +25,7 @@ from .frame import FramePainter
 from .hud import Hud, HudState, UnderflowWatch
 from .keys import key_down, key_up
 from .landmarks import Landmarks
+from .lock import InstallationLock
 from .mapview import MapGeometry, MapLook, MapView, look_frames, tick_frames
 from .picture import save_png_or_fallback
 from .pointer import Pointer
@@ -51,6 +52,7 @@ class AppOptions:
     screenshot: str | None = None  # PNG saved on quit
     screenshot_tick: int | None = None  # redraw at this tick before saving
     record_stats: bool = False  # keep per-frame timings (--stats, benchmarks)
+    installation: bool = False  # keys locked (quit: Ctrl+Shift+Q held), cursor hidden, window close ignored
     look: MapLook | None = None  # how the map is drawn (None: hits on their tick only)
     topology: bool = False  # rhythm-region boundaries at start
 
@@ -107,6 +109,11 @@ class App:
         self._tick = 0
         self.painter = FramePainter()
         self._underflow_watch = UnderflowWatch()
+        self.lock: InstallationLock | None = None
+        if opts.installation:
+            self.lock = InstallationLock(self.quit, self.messages.say, self.clock)
+            self.event_filters.insert(0, self.lock.event_filter)
+            self.frame_hooks.append(self.lock.check)
         self.audience: AudienceWindow | None = None
         self.takeover_source: Callable[[], list[tuple[str, float, float]]] | None = None  # MIDI soft takeover
         self._failed_frames = 0
@@ -304,6 +311,9 @@ class App:
         import pygame
 
         self._fps_clock = pygame.time.Clock()  # measures only (HUD fps)
+        if self.lock is not None:
+            self.lock.install_signals()
+            pygame.mouse.set_visible(False)
         self._t_start = self.clock()
         period = 1.0 / self.fps
         next_frame = self._t_start
