@@ -105,7 +105,7 @@ def test_the_audio_server_vanishing_and_coming_back(xvfb_display, tmp_path):
     assert proc.returncode == 0, [x for _, x in err.lines]
     assert took < 3.0
     assert not any("Traceback" in x for _, x in err.lines)
-    assert not stats.exists() or json.loads(stats.read_text())["frames"] > 0
+    assert json.loads(stats.read_text())["frames"] > 200  # the map was drawn all along (about 8 s)
 
 
 def test_sigterm_while_the_audio_server_is_gone_exits_cleanly(xvfb_display, tmp_path):
