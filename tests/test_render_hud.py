@@ -183,3 +183,16 @@ def test_a_knob_waiting_for_soft_takeover_shows_where_it_is(pg):
 
     base = dict(pattern=_pattern(), model_name="footwork", kit_name="808", threshold=0.5)
     assert warn_pixels(HudState(**base, takeover=(("threshold", 0.9, 0.5),))) > warn_pixels(HudState(**base)) + 200
+
+
+def test_the_hud_keeps_a_bounded_number_of_rendered_lines(pg):
+    from rvae_visual.render.hud import TEXT_CACHE
+
+    surface = pg.Surface((1920, 1080))
+    g = MapGeometry(1920, 1080)
+    hud = Hud()
+    for k in range(400):  # a new bar / tick / fps line every frame, as in hours of playing
+        hud.draw(surface, g, HudState(pattern=_pattern(), model_name="footwork", kit_name="808",
+                                      bar=k // 96, tick=k % 96, fps=50 + k % 10))
+    assert len(hud._cache) <= TEXT_CACHE
+    assert any(key[0] == "model  footwork" for key in hud._cache)  # the lines that stay are kept

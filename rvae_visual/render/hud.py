@@ -7,6 +7,7 @@ map), else in a dark panel over the map's top-left corner. H hides it for a clea
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
@@ -59,6 +60,7 @@ class HudState:
     takeover: tuple[tuple[str, float, float], ...] = ()  # (action, physical knob, value now) waiting to pick up
 
 
+TEXT_CACHE = 96  # rendered HUD lines kept (a frame shows about 20)
 UNDERFLOW_WARN_S = 5.0  # the underflow line is red this long after a new underflow
 UNDERFLOW_FLASH_S = 0.6  # the red frame after a new underflow fades over this long
 
@@ -123,7 +125,9 @@ class Hud:
         self._font: pygame.font.Font | None = None
         self._small: pygame.font.Font | None = None
         self._font_px = 0
-        self._cache: dict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = {}
+        # rendered lines, least recently used first: the lines that stay (model, kit, help) stay
+        # cached while the ones that change every tick (bar and tick, fps) come and go
+        self._cache: OrderedDict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = OrderedDict()
         self.knobs: dict[str, tuple[float, float, float]] = {}  # name -> (cx, cy, radius)
         self.visible = True
         self.show_help = False
@@ -165,9 +169,11 @@ class Hud:
     def _text(self, text: str, color: tuple[int, int, int] = HUD_TEXT, small: bool = False) -> pygame.Surface:
         key = (text, color, small)
         s = self._cache.get(key)
-        if s is None:
-            if len(self._cache) > 512:
-                self._cache.clear()
+        if s is not None:
+            self._cache.move_to_end(key)
+        else:
+            while len(self._cache) >= TEXT_CACHE:
+                self._cache.popitem(last=False)
             font = self._small if small else self._font
             assert font is not None
             s = font.render(text, True, color)
@@ -327,7 +333,10 @@ class Hud:
 
 def wrap_to_width(text: str, width_px: int, measure: Callable[[str], int]) -> list[str]:
     """Split `text` into lines no wider than `width_px` pixels as `measure` (e.g. a font's
-    width of a string) says: at spaces, and inside a word only when the word alone is wider."""
+    width of a string) says: at spaces, and inside a word only when the word alone is wider.
+    Text that fits is returned as it is (its spacing kept)."""
+    if measure(text) <= width_px:
+        return [text]
     lines: list[str] = []
     cur = ""
     for word in text.split():
