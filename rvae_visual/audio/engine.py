@@ -18,7 +18,6 @@ No pygame, no torch. With no audio device (or no PortAudio) it runs silent on a 
 from __future__ import annotations
 
 import gc
-import math
 import os
 import sys
 import threading
@@ -31,12 +30,12 @@ from ..pattern import PPQN, Pattern, samples_per_tick
 from .kit import DEFAULT_KIT, Kit, load_kit
 from .mixer import Mixer, mutes_tuple
 from .records import C_ERRORS, C_UNDERFLOWS, BlockRecord, Rings, TransportView
-from .sequencer import EPS_TICKS, NO_LIMIT, CompiledPattern, check_bpm, compile_pattern
+from .sequencer import NO_LIMIT, CompiledPattern, check_bpm, compile_pattern
 from .stream import (
     JACK_CLIENT_NAME, AudioUnavailable, LiveStream, SilentRunner, import_sounddevice,
     resolve_output_device, set_jack_client_name,
 )
-from .transport import QUANTIZE_TICKS, Transport, check_quantize
+from .transport import QUANTIZE_TICKS, Transport, check_quantize, switch_begun, switch_tick_for
 
 DEFAULT_INSTRUMENTS = ("kick", "snare", "hihat")
 SILENT_RATE = 48000
@@ -315,12 +314,9 @@ class AudioEngine:
         nxt = self._published.get(row.nxt) if row.nxt >= 0 else None
         cur_from, switch = row.cur_from, row.switch_tick if nxt is not None else NO_LIMIT
         if latest is not None and latest is not cur and latest is not nxt:
-            q = QUANTIZE_TICKS[self._quantize]
-            x_end = row.tick + row.frames * row.ticks_per_sample  # where the next block starts
-            if nxt is not None and x_end > switch + nxt.min_offset - EPS_TICKS:
-                return cur, cur_from, nxt, switch  # the pending switch has begun: the latest waits
-            lead = min(cur.min_offset, latest.min_offset)
-            nxt, switch = latest, math.ceil((x_end - 0.5 * row.ticks_per_sample - lead + EPS_TICKS) / q) * q
+            x = row.tick + (row.frames - 0.5) * row.ticks_per_sample  # where the next block asks
+            if not switch_begun(x, nxt, int(switch)):
+                nxt, switch = latest, switch_tick_for(x, cur, latest, QUANTIZE_TICKS[self._quantize])
         return cur, cur_from, nxt, switch
 
     def drain_played(self) -> list[tuple[int, int, float]]:

@@ -195,11 +195,7 @@ class ProcessEngine(AudioEngine):
         continues across a loss instead of resuming where the last block ended)."""
         r = self._rings
         row = r.last_block() if r is not None else None
-        if row is None:
-            return 0.0
-        if not row.playing:
-            return row.tick
-        return row.tick + max(0.0, now - row.heard) * self.sample_rate * row.ticks_per_sample
+        return 0.0 if row is None else row.heard_ticks(now, self.sample_rate, past_the_block=True)
 
     def _reopen(self) -> bool:
         """One try at a new audio process; True when it plays (and has taken over)."""

@@ -77,12 +77,15 @@ class BlockRecord:
                            int(row[B_CATCH_UP]), float(row[B_AHEAD]), int(row[B_CUR]), float(row[B_CUR_FROM]),
                            int(row[B_NXT]), float(row[B_SWITCH]))
 
-    def heard_ticks(self, when: float, sample_rate: int) -> float:
+    def heard_ticks(self, when: float, sample_rate: int, past_the_block: bool = False) -> float:
         """Tick-time heard at monotonic time `when`: never beyond the block's end (if the
-        callback stalls, so does what is heard); stays put while stopped."""
+        callback stalls, so does what is heard) unless `past_the_block` (what would be heard had
+        the stream gone on); stays put while stopped."""
         if not self.playing:
             return self.tick
-        elapsed = min(max(0.0, when - self.heard) * sample_rate, float(self.frames))
+        elapsed = max(0.0, when - self.heard) * sample_rate
+        if not past_the_block:
+            elapsed = min(elapsed, float(self.frames))
         return self.tick + elapsed * self.ticks_per_sample
 
     def end_ticks(self) -> float:

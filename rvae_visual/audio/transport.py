@@ -45,6 +45,18 @@ def check_quantize(name: str) -> int:
         raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_TICKS)}, got {name!r}") from None
 
 
+def switch_begun(x: float, nxt: CompiledPattern | None, switch_tick: int) -> bool:
+    """Has a pending switch to `nxt` at `switch_tick` begun sounding by tick-time `x`?"""
+    return nxt is not None and x > switch_tick + nxt.min_offset - EPS_TICKS
+
+
+def switch_tick_for(x: float, cur: CompiledPattern, new: CompiledPattern, quantum: int) -> int:
+    """The first quantize step (ticks) at which `new` can take over from `cur` when asked at
+    tick-time `x`: no early hit of either may already have sounded."""
+    lead = min(cur.min_offset, new.min_offset)
+    return math.ceil((x - lead + EPS_TICKS) / quantum) * quantum
+
+
 class Transport:
     """Sequencer state for one stream. Requests: `request_*` (any thread); `advance` (audio)."""
 
@@ -173,12 +185,10 @@ class Transport:
             self.cur, self.cur_from, self._taken = req, -NO_LIMIT, req
             return
         xa = (self.pos - 0.5 - self.origin) / self.spt
-        if self.nxt is not None and xa > self.switch_tick + self.nxt.min_offset - EPS_TICKS:
+        if switch_begun(xa, self.nxt, self.switch_tick):
             return  # the pending switch has begun sounding: let it finish first
-        q = self.quantum
-        lead = min(self.cur.min_offset, req.min_offset)
         self.nxt = req
-        self.switch_tick = math.ceil((xa - lead + EPS_TICKS) / q) * q
+        self.switch_tick = switch_tick_for(xa, self.cur, req, self.quantum)
         self._taken = req
 
     def _emit_at_block_start(self, sample: int, inst: int, vel: float) -> None:

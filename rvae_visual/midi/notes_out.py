@@ -151,8 +151,7 @@ def hits_as_played(v: TransportView, start: int, stop: int) -> list[tuple[int, i
     the switch tick, the one taking over from it (as the transport does), in time order."""
     if v.pattern is None:
         return []
-    has_next = v.next_pattern is not None
-    hi = _tick_bound(v.switch_tick) if has_next else NO_LIMIT
+    hi = _tick_bound(v.switch_tick) if v.next_pattern is not None else NO_LIMIT
     out = hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, v.sample_rate, start, stop, v.origin,
                          _tick_bound(v.cur_from), hi)
     if v.next_pattern is not None:

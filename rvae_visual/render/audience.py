@@ -9,7 +9,7 @@ from typing import Any
 
 from ..performance import Performance
 from .colors import BACKGROUND
-from .head import draw_halo, draw_head, draw_trail
+from .frame import draw_map
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView
 
@@ -29,6 +29,15 @@ class AudienceWindow:
         self.window: Any = pygame.Window(TITLE, size=pygame.display.get_desktop_sizes()[display],
                                          position=(pos, pos), fullscreen_desktop=True)
         self.closed = False
+        self._landmarks: tuple[Landmarks, Landmarks] | None = None  # (the performer's, ours)
+
+    def _own(self, landmarks: Landmarks | None) -> Landmarks | None:
+        """Our copy of the model's landmarks: their label layout is made for one window size."""
+        if landmarks is None:
+            return None
+        if self._landmarks is None or self._landmarks[0] is not landmarks:
+            self._landmarks = (landmarks, Landmarks(landmarks.points))
+        return self._landmarks[1]
 
     def draw(self, view: MapView, landmarks: Landmarks | None, perf: Performance, bar: int, tick: int,
              now: float, extent: float) -> None:
@@ -37,13 +46,7 @@ class AudienceWindow:
         w, h = surface.get_size()
         g = MapGeometry(w, h, extent)
         surface.fill(BACKGROUND)
-        view.draw(surface, g, tick)
-        if self.show_landmarks and landmarks is not None:
-            landmarks.draw(surface, g)
-        draw_trail(surface, g, perf.trail_points(now))
-        if perf.noise > 0:
-            draw_halo(surface, g, perf.head, perf.target(bar))
-        draw_head(surface, g, perf.head, perf.listening)
+        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now)
         self.window.flip()
 
     def event_filter(self, ev: Any) -> bool:

@@ -15,6 +15,19 @@ from .mapview import MapGeometry, MapView
 OVERHANG = 40  # pixels around the map square that the head, halo and labels may reach
 
 
+def draw_map(surface: Any, g: MapGeometry, view: MapView, landmarks: Landmarks | None, perf: Performance,
+             bar: int, tick: int, now: float) -> None:
+    """The map of bar `bar`, tick `tick` at time `now` (s), the landmarks if given, and the head
+    with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's)."""
+    view.draw(surface, g, tick)
+    if landmarks is not None:
+        landmarks.draw(surface, g)
+    draw_trail(surface, g, perf.trail_points(now))
+    if perf.noise > 0:
+        draw_halo(surface, g, perf.head, perf.target(bar))
+    draw_head(surface, g, perf.head, perf.listening)
+
+
 class FramePainter:
     """Paints frames and remembers what the last one covered; `full_redraw` forces a whole
     screen (after a resize or an expose)."""
@@ -42,13 +55,7 @@ class FramePainter:
         band = pygame.Rect(g.rect).inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
         # one whole-surface fill is a memset; filling the margins row by row costs more
         surface.fill(BACKGROUND)
-        view.draw(surface, g, tick)
-        if landmarks is not None:
-            landmarks.draw(surface, g)
-        draw_trail(surface, g, perf.trail_points(now))
-        if perf.noise > 0:
-            draw_halo(surface, g, perf.head, perf.target(bar))
-        draw_head(surface, g, perf.head, perf.listening)
+        draw_map(surface, g, view, landmarks, perf, bar, tick, now)
         drawn = hud.draw(surface, g, state)
         panel = pygame.Rect(drawn) if drawn else None
         last, self._last_panel = self._last_panel, panel

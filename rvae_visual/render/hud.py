@@ -359,20 +359,3 @@ def wrap_to_width(text: str, width_px: int, measure: Callable[[str], int]) -> li
     if cur:
         lines.append(cur)
     return lines or [""]
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Split a one-line message into lines of at most `width` characters at spaces."""
-    words: list[str] = []
-    for w in text.split():
-        words.extend(w[i:i + width] for i in range(0, len(w), width))
-    lines, cur = [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}" if cur else w
-    if cur:
-        lines.append(cur)
-    return lines or [""]

@@ -47,10 +47,10 @@ def short_labels(labels: Sequence[str]) -> list[str]:
         if len(text) > MAX_LABEL_CHARS:
             text = text[: MAX_LABEL_CHARS - 1] + "…"
         out.append(text)
-    return _distinct(out, names, parts)
+    return _distinct(out, names)
 
 
-def _distinct(out: list[str], names: list[str], parts: list[list[str]]) -> list[str]:
+def _distinct(out: list[str], names: list[str]) -> list[str]:
     """Labels of different clips that came out the same get '#1', '#2', ... (in clip-name order)
     before their ':bar', so four takes of one style read as four clips."""
     by_text: dict[str, list[str]] = {}
@@ -60,7 +60,7 @@ def _distinct(out: list[str], names: list[str], parts: list[list[str]]) -> list[
         if n not in by_text[base]:
             by_text[base].append(n)
     result = []
-    for text, n, (_, bar) in zip(out, names, parts):
+    for text, n in zip(out, names):
         base, sep, tail = text.rpartition(":") if ":" in text else (text, "", "")
         clips = by_text[base]
         if len(clips) > 1:

@@ -92,16 +92,8 @@ def tick_frames(onsets: np.ndarray, threshold: float, colors: np.ndarray | None 
 
     `onsets` is the grid's (n, n, I, 96) onset probability (row 0 = top). Pixel x = col*I + i,
     y = row holds instrument i of grid point (row, col): its colour times the probability when
-    the probability is above `threshold`, black otherwise."""
-    n_rows, n_cols, n_inst, n_ticks = onsets.shape
-    if n_ticks != TICKS_PER_BAR:
-        raise ValueError(f"grid onsets must have {TICKS_PER_BAR} ticks, got {n_ticks}")
-    col = instrument_colors(n_inst) if colors is None else np.asarray(colors, np.uint8)
-    p = np.asarray(onsets, np.float32).transpose(3, 1, 2, 0)  # (tick, col, inst, row)
-    lit = np.where(p > threshold, p, np.float32(0.0))
-    # (tick, col, inst, row, rgb) -> (tick, col*I + inst, row, rgb)
-    rgb = lit[..., None] * col.astype(np.float32)[None, None, :, None, :]
-    return rgb.reshape(n_ticks, n_cols * n_inst, n_rows, 3).astype(np.uint8)
+    the probability is above `threshold`, black otherwise (`look_frames` in the plain look)."""
+    return look_frames(onsets, None, threshold, MapLook.plain(), colors)
 
 
 STYLES = ("stripes", "rows")
@@ -142,24 +134,32 @@ def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: fl
     if look.style not in STYLES:
         raise ValueError(f"style {look.style!r} is not one of {', '.join(STYLES)}")
     col = (instrument_colors(n_inst) if colors is None else np.asarray(colors, np.uint8)).astype(np.float32)
-    p = np.asarray(onsets, np.float32).transpose(3, 1, 2, 0)  # (tick, col, inst, row)
-    hit = p > threshold
-    if velocities is None:
-        level = np.where(hit, p, np.float32(0.0))
-    else:
-        v = np.asarray(velocities, np.float32).transpose(3, 1, 2, 0)
-        level = np.where(hit, SOFT_HIT + (1.0 - SOFT_HIT) * np.clip(v, 0.0, 1.0), np.float32(0.0))
+    p = np.asarray(onsets, np.float32).transpose(3, 1, 2, 0)  # (tick, col, inst, row), a view
+    v = None if velocities is None else np.asarray(velocities, np.float32).transpose(3, 1, 2, 0)
     want = range(TICKS_PER_BAR) if ticks is None else ticks
     g = max(0, int(look.glow_ticks))
+    levels: dict[int, np.ndarray] = {}  # only the ticks the wanted frames need
+
+    def level(t: int) -> np.ndarray:
+        got = levels.get(t)
+        if got is None:
+            hit_t = p[t] > threshold
+            if v is None:
+                got = np.where(hit_t, p[t], np.float32(0.0))
+            else:
+                got = np.where(hit_t, SOFT_HIT + (1.0 - SOFT_HIT) * np.clip(v[t], 0.0, 1.0), np.float32(0.0))
+            levels[t] = got
+        return got
+
     out = np.empty((len(want), n_cols, n_inst, n_rows), np.float32)
     for j, t in enumerate(want):
-        cur = level[t].copy()
+        cur = level(t).copy()
         for k in range(1, g):
-            np.maximum(cur, level[(t - k) % TICKS_PER_BAR] * np.float32(1.0 - k / g), out=cur)
+            np.maximum(cur, level((t - k) % TICKS_PER_BAR) * np.float32(1.0 - k / g), out=cur)
         out[j] = cur
     rgb = out[..., None] * col[None, None, :, None, :]  # (t, col, inst, row, rgb)
     if look.ghost:
-        plays = np.asarray(hit.any(axis=0))  # (col, inst, row)
+        plays = np.asarray((p > threshold).any(axis=0))  # (col, inst, row)
         ghost = np.where(plays[..., None], GHOST_LEVEL * col[None, :, None, :], np.float32(0.0))
         ghost = np.maximum(ghost, np.asarray(GHOST_BASE, np.float32))
         np.maximum(rgb, ghost[None], out=rgb)
@@ -223,8 +223,6 @@ class MapView:
         self.threshold = float(threshold)
         self.look = look if look is not None else MapLook.plain()
         self.topology = False
-        self._p = np.ascontiguousarray(self.onsets.transpose(3, 1, 2, 0))
-        self._colors = instrument_colors(self.n_instruments).astype(np.float32)
         self._arrays = frames
         self._arrays_key = (self.threshold, self.look)
         self.frames: list[pygame.Surface | None] = [None] * TICKS_PER_BAR
@@ -234,11 +232,6 @@ class MapView:
 
     def frame_array(self, tick: int) -> np.ndarray:
         """The small RGB image of `tick` at the current threshold and look, uint8 (x, y)."""
-        if self.look == MapLook.plain() and self.velocities is None:
-            p = self._p[tick]
-            lit = np.where(p > self.threshold, p, np.float32(0.0))
-            rgb = lit[..., None] * self._colors[None, :, None, :]
-            return rgb.reshape(self.n * self.n_instruments, self.n, 3).astype(np.uint8)
         return look_frames(self.onsets, self.velocities, self.threshold, self.look,
                            ticks=range(tick, tick + 1))[0]
 
