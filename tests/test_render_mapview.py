@@ -221,3 +221,38 @@ def test_points_are_separated_by_black_gaps_on_a_big_screen(dummy_display):
         x, y = cell_stripe_center(geom, 30, 3, k, k, 1)
         assert tuple(s.get_at((x, y)))[:3] != (0, 0, 0)
     assert point_gap(300, 30) == 0  # a small window: no room for gaps
+
+
+@pytest.mark.parametrize("style", ["stripes", "rows"])
+@pytest.mark.parametrize("topology", [False, True])
+@pytest.mark.parametrize("size", [(1920, 1080), (1000, 777), (640, 480), (300, 200)])
+def test_the_two_pass_map_equals_one_scale_with_the_overlay_on_top(dummy_display, style, topology, size):
+    """MapView.draw scales across, then down, with the overlay split between the strip and a
+    few screen rows: the picture must be the frame scaled in one go with the gaps and region
+    boundaries drawn over it, pixel for pixel, and the bands beside the square cleared."""
+    pygame = dummy_display
+    from rvae_visual.render.mapview import MapLook, MapView, overlay_picture
+
+    rng = np.random.default_rng(11)
+    onsets = rng.uniform(0, 1, (30, 30, 3, 96)).astype(np.float32)
+    onsets[:12] *= 0.4  # a quieter region, so there are boundaries to draw
+    view = MapView(onsets, 0.5, look=MapLook(style=style))
+    view.topology = topology
+    w, h = size
+    geom = MapGeometry(w, h)
+    beside = (min(40, geom.left), min(40, w - geom.left - geom.side))
+    got = pygame.Surface(size, depth=32)
+    got.fill((90, 10, 200))  # not the background: what draw clears must show
+    view.draw(got, geom, 37, beside)
+
+    want = pygame.Surface(size, depth=32)
+    want.fill((90, 10, 200))
+    want.fill((0, 0, 0), (geom.left - beside[0], geom.top, beside[0] + geom.side + beside[1], geom.side))
+    dest = want.subsurface(pygame.Rect(geom.rect))
+    pygame.transform.scale(view.frame(37), (geom.side, geom.side), dest)
+    picture = overlay_picture(geom.side, 30, view.edges() if topology else None)
+    if picture is not None:
+        dest.blit(picture, (0, 0))
+    assert (picture is not None) == (topology or geom.side >= 360)
+    a, b = pygame.surfarray.array2d(got), pygame.surfarray.array2d(want)
+    assert np.array_equal(a, b), f"{int((a != b).sum())} pixels differ"

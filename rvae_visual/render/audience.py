@@ -9,7 +9,7 @@ from typing import Any
 
 from ..performance import Performance
 from .colors import BACKGROUND
-from .frame import draw_map
+from .frame import OVERHANG, above_and_below, draw_map
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView
 
@@ -30,6 +30,7 @@ class AudienceWindow:
                                          position=(pos, pos), fullscreen_desktop=True)
         self.closed = False
         self._landmarks: tuple[Landmarks, Landmarks] | None = None  # (the performer's, ours)
+        self._last_geom: MapGeometry | None = None
 
     def _own(self, landmarks: Landmarks | None) -> Landmarks | None:
         """Our copy of the model's landmarks: their label layout is made for one window size."""
@@ -42,11 +43,20 @@ class AudienceWindow:
     def draw(self, view: MapView, landmarks: Landmarks | None, perf: Performance, bar: int, tick: int,
              now: float, extent: float) -> None:
         """Draw the frame of bar `bar`, tick `tick` at time `now` (s) and show it."""
+        import pygame
+
         surface = self.window.get_surface()
         w, h = surface.get_size()
         g = MapGeometry(w, h, extent)
-        surface.fill(BACKGROUND)
-        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now)
+        square = pygame.Rect(g.rect)
+        band = square.inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
+        if g != self._last_geom:  # the first frame or a new size: all of it, then only the band
+            surface.fill(BACKGROUND)
+            self._last_geom = g
+        for rect in above_and_below(band, square):
+            surface.fill(BACKGROUND, rect)
+        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now,
+                 (square.left - band.left, band.right - square.right))
         self.window.flip()
 
     def event_filter(self, ev: Any) -> bool:
@@ -59,6 +69,8 @@ class AudienceWindow:
         if ev.type == pygame.WINDOWCLOSE:
             self.close()
             return True
+        if ev.type in (pygame.WINDOWEXPOSED, pygame.WINDOWSIZECHANGED, pygame.WINDOWRESIZED):
+            self._last_geom = None  # the whole window again on the next frame
         return ev.type not in (pygame.KEYDOWN, pygame.KEYUP, pygame.TEXTINPUT, pygame.DROPFILE)
 
     def close(self) -> None:

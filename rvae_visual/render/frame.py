@@ -16,10 +16,11 @@ OVERHANG = 40  # pixels around the map square that the head, halo and labels may
 
 
 def draw_map(surface: Any, g: MapGeometry, view: MapView, landmarks: Landmarks | None, perf: Performance,
-             bar: int, tick: int, now: float) -> None:
+             bar: int, tick: int, now: float, beside: tuple[int, int] = (0, 0)) -> None:
     """The map of bar `bar`, tick `tick` at time `now` (s), the landmarks if given, and the head
-    with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's)."""
-    view.draw(surface, g, tick)
+    with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's);
+    `beside`: (left, right) pixels of background cleared next to the square."""
+    view.draw(surface, g, tick, beside)
     if landmarks is not None:
         landmarks.draw(surface, g)
     draw_trail(surface, g, perf.trail_points(now))
@@ -53,9 +54,16 @@ class FramePainter:
         self._last_geom = g
         self._hud_was_visible = hud.visible
         band = pygame.Rect(g.rect).inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
-        # one whole-surface fill is a memset; filling the margins row by row costs more
-        surface.fill(BACKGROUND)
-        draw_map(surface, g, view, landmarks, perf, bar, tick, now)
+        square = pygame.Rect(g.rect)
+        if full:
+            surface.fill(BACKGROUND)
+        else:  # the map and the bands beside it are drawn whole; above and below it are cleared
+            for rect in above_and_below(band, square):
+                surface.fill(BACKGROUND, rect)
+            if self._last_panel is not None:
+                surface.fill(BACKGROUND, self._last_panel)
+        draw_map(surface, g, view, landmarks, perf, bar, tick, now,
+                 (square.left - band.left, band.right - square.right))
         drawn = hud.draw(surface, g, state)
         panel = pygame.Rect(drawn) if drawn else None
         last, self._last_panel = self._last_panel, panel
@@ -65,3 +73,13 @@ class FramePainter:
             panel = panel.union(last)  # a shorter HUD must still clear what it covered before
         panel = panel or last
         return [band] if panel is None else [band, panel]
+
+
+
+def above_and_below(band: Any, square: Any) -> list:
+    """The full-width rows of `band` above and below `square` (inside it), those not empty."""
+    import pygame
+
+    return [r for r in (pygame.Rect(band.left, band.top, band.width, square.top - band.top),
+                        pygame.Rect(band.left, square.bottom, band.width, band.bottom - square.bottom))
+            if r.width > 0 and r.height > 0]

@@ -61,6 +61,7 @@ class HudState:
 
 
 TEXT_CACHE = 96  # rendered HUD lines kept (a frame shows about 20)
+WRAP_CACHE = 32  # texts too wide for the panel, with the lines they wrap into
 UNDERFLOW_WARN_S = 5.0  # the underflow line is red this long after a new underflow
 UNDERFLOW_FLASH_S = 0.6  # the red frame after a new underflow fades over this long
 
@@ -128,6 +129,7 @@ class Hud:
         # rendered lines, least recently used first: the lines that stay (model, kit, help) stay
         # cached while the ones that change every tick (bar and tick, fps) come and go
         self._cache: OrderedDict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = OrderedDict()
+        self._wraps: dict[tuple[str, int, bool], list[str]] = {}
         self.knobs: dict[str, tuple[float, float, float]] = {}  # name -> (cx, cy, radius)
         self.visible = True
         self.show_help = False
@@ -165,6 +167,7 @@ class Hud:
             self._small = pygame.font.Font(None, max(12, round(px * 0.8)))
             self._font_px = px
             self._cache.clear()
+            self._wraps.clear()
 
     def _text(self, text: str, color: tuple[int, int, int] = HUD_TEXT, small: bool = False) -> pygame.Surface:
         key = (text, color, small)
@@ -179,6 +182,20 @@ class Hud:
             s = font.render(text, True, color)
             self._cache[key] = s
         return s
+
+    def _wrapped(self, text: str, width_px: int, small: bool) -> list[str]:
+        """`wrap_to_width` with the current font, remembered for the last few texts (a long
+        status line is wrapped once, not every frame)."""
+        key = (text, width_px, small)
+        got = self._wraps.get(key)
+        if got is None:
+            font = self._small if small else self._font
+            assert font is not None
+            got = wrap_to_width(text, width_px, lambda t: font.size(t)[0])
+            if len(self._wraps) >= WRAP_CACHE:
+                self._wraps.clear()
+            self._wraps[key] = got
+        return list(got)
 
     # -- drawing ----------------------------------------------------------------------------------
     def draw(self, surface: pygame.Surface, geom: MapGeometry, st: HudState) -> tuple[int, int, int, int] | None:
@@ -210,7 +227,12 @@ class Hud:
             nonlocal y
             font = self._small if small else self._font
             assert font is not None
-            parts = wrap_to_width(text, inner_w, lambda t: font.size(t)[0])
+            whole = self._text(text, color, small)  # cached: most lines fit and are not measured again
+            if whole.get_width() <= inner_w:
+                surface.blit(whole, (x, y))
+                y += lh if not small else round(lh * 0.85)
+                return
+            parts = self._wrapped(text, inner_w, small)
             if len(parts) > max_lines:
                 parts = parts[:max_lines]
                 parts[-1] = parts[-1][:-1] + "…" if parts[-1] else "…"

@@ -100,6 +100,7 @@ class Landmarks:
         self._blits: list[tuple[pygame.Surface, tuple[float, float]]] = []
         self._diamonds: list[tuple[float, float]] = []
         self._edge_marks: list[list[tuple[float, float]]] = []  # triangles at the edge, pointing out
+        self._sprites: list[tuple[pygame.Surface, tuple[float, float]]] = []  # what one draw blits
 
     def _layout(self, geom: MapGeometry) -> None:
         import pygame
@@ -136,6 +137,10 @@ class Landmarks:
                 self._blits.append((label, (sx, sy)))
                 placed.append(rect)
                 break
+        rim, face = diamond(r + 2, LANDMARK_SHADOW), diamond(r, LANDMARK)
+        self._sprites = ([(rim, (round(x) - r - 2, round(y) - r - 2)) for x, y in self._diamonds]
+                         + [(face, (round(x) - r, round(y) - r)) for x, y in self._diamonds]
+                         + self._blits)
         self._layout_for = (geom.left, geom.top, geom.side)
 
     @property
@@ -161,12 +166,21 @@ class Landmarks:
             return
         if self._layout_for != (geom.left, geom.top, geom.side):
             self._layout(geom)
-        r = self.radius(geom)
-        for color, rr in ((LANDMARK_SHADOW, r + 2), (LANDMARK, r)):  # all rims, then all faces
-            for x, y in self._diamonds:
-                pygame.draw.polygon(surface, color, [(x, y - rr), (x + rr, y), (x, y + rr), (x - rr, y)])
         for tri in self._edge_marks:
             pygame.draw.polygon(surface, LANDMARK_SHADOW, tri, 0)
             pygame.draw.polygon(surface, LANDMARK, tri, 1)
-        for label, pos in self._blits:
-            surface.blit(label, pos)
+        surface.fblits(self._sprites)  # all rims, then all faces, then the labels: one call
+
+
+def diamond(half: int, color: tuple[int, int, int]) -> pygame.Surface:
+    """A filled diamond `half` pixels from its centre to each corner, on a colour-keyed square
+    of side 2 * half + 1 (its centre pixel at (half, half))."""
+    import pygame
+
+    side = 2 * half + 1
+    s = pygame.Surface((side, side))
+    key = (255, 0, 255)
+    s.fill(key)
+    pygame.draw.polygon(s, color, [(half, 0), (2 * half, half), (half, 2 * half), (0, half)])
+    s.set_colorkey(key)
+    return s

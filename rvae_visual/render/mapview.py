@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..pattern import TICKS_PER_BAR
-from .colors import instrument_colors
+from .colors import BACKGROUND, instrument_colors
 
 if TYPE_CHECKING:  # pygame is imported by the functions that draw
     import pygame
@@ -228,7 +228,8 @@ class MapView:
         self.frames: list[pygame.Surface | None] = [None] * TICKS_PER_BAR
         self._built_for: list[tuple[float, MapLook] | None] = [None] * TICKS_PER_BAR
         self._edges: tuple[float, tuple[np.ndarray, np.ndarray]] | None = None
-        self._overlays: dict[int, tuple[tuple[float, bool], pygame.Surface | None]] = {}  # by map side
+        self._overlays: dict[int, tuple[tuple[float, bool, int], tuple[pygame.Surface | None, list]]] = {}  # by map side
+        self._strips: dict[tuple[int, int, int, int], tuple[pygame.Surface, pygame.Surface, list]] = {}
 
     def frame_array(self, tick: int) -> np.ndarray:
         """The small RGB image of `tick` at the current threshold and look, uint8 (x, y)."""
@@ -265,52 +266,138 @@ class MapView:
             self._edges = (self.threshold, boundaries(self.onsets, self.threshold))
         return self._edges[1]
 
-    def draw(self, target: pygame.Surface, geom: MapGeometry, tick: int) -> None:
-        """Draw the frame of `tick` (0..95) into the map square of `target`."""
+    def draw(self, target: pygame.Surface, geom: MapGeometry, tick: int, beside: tuple[int, int] = (0, 0)) -> None:
+        """Draw the frame of `tick` (0..95) into the map square of `target`, and clear
+        `beside` = (left, right) pixels of background next to it, the square's height tall."""
         import pygame
 
         side = geom.side
         if side <= 0:
             return
-        dest = target.subsurface(pygame.Rect(geom.rect))
-        pygame.transform.scale(self.frame(tick % TICKS_PER_BAR), (side, side), dest)
-        overlay = self._overlay(side)
-        if overlay is not None:
-            dest.blit(overlay, (0, 0))
+        left, right = max(0, min(beside[0], geom.left)), max(0, min(beside[1], geom.width - geom.left - side))
+        small = self.frame(tick % TICKS_PER_BAR)
+        # Scaled in two steps: across into a strip one small row high, then down into the
+        # square. Each pass over the screen's rows costs (their memory pages are walked again),
+        # so the square and the bands beside it are written in one pass, and what is drawn over
+        # the map (gaps between points, region boundaries) is split into the part that is the
+        # same down each row of points (drawn into the strip) and the few screen rows where it
+        # is not (blitted after).
+        strip, inside, beside_rects = self._strip(side, small.get_height(), left, right)
+        pygame.transform.scale(small, inside.get_size(), inside)
+        for rect in beside_rects:
+            strip.fill(BACKGROUND, rect)
+        over_strip, over_rows = self._overlay(side, small.get_height())
+        if over_strip is not None:
+            inside.blit(over_strip, (0, 0))
+        dest = target.subsurface(pygame.Rect(geom.left - left, geom.top, left + side + right, side))
+        pygame.transform.scale(strip, dest.get_size(), dest)
+        if over_rows:
+            dest.fblits([(surf, (left, y)) for surf, y in over_rows])
 
-    def _overlay(self, side: int) -> pygame.Surface | None:
-        """What is drawn over the scaled frame, as one run-length-encoded colour-keyed surface
-        (one blit instead of hundreds of fills): thin black gaps between grid points, so the map
-        reads as n x n points, and the rhythm-region boundaries when `topology` is on. Cached
-        per map side; None when there is nothing to draw."""
+    def _strip(self, side: int, height: int, left: int, right: int) -> tuple[pygame.Surface, pygame.Surface, list]:
+        """The strip surface (`left` + `side` + `right` x `height`), its map part and the rects
+        of background beside it, for a map square of `side` pixels; cached."""
         import pygame
 
-        key = (self.threshold, self.topology)
+        key = (side, height, left, right)
+        got = self._strips.get(key)
+        if got is None:
+            strip = pygame.Surface((left + side + right, height), depth=32)
+            fills = [r for r in (pygame.Rect(0, 0, left, height), pygame.Rect(left + side, 0, right, height)) if r.width]
+            got = (strip, strip.subsurface(pygame.Rect(left, 0, side, height)), fills)
+            if len(self._strips) >= 4:  # a performer's and an audience window, and resizes
+                self._strips.clear()
+            self._strips[key] = got
+        return got
+
+    def _overlay(self, side: int, height: int) -> tuple[pygame.Surface | None, list]:
+        """What is drawn over the map (`overlay_picture`) for a map square of `side` pixels and
+        frames `height` small rows high, split for `draw`: a colour-keyed `side` x `height`
+        strip that is the same down each row of points, and (surface, y) for the screen rows
+        where the picture differs from it. Cached per map side."""
+        key = (self.threshold, self.topology, height)
         got = self._overlays.get(side)
         if got is not None and got[0] == key:
             return got[1]
-        gap = point_gap(side, self.n)
-        fills: list = []
-        if gap:
-            for k in range(1, self.n):
-                at = round(k * side / self.n) - gap // 2
-                fills += [((0, 0, 0), (at, 0, gap, side)), ((0, 0, 0), (0, at, side, gap))]
-        if self.topology:
-            fills += boundary_fills(side, self.n, *self.edges())
-        surf = None
-        if fills:
-            surf = pygame.Surface((side, side))
-            surf.fill(OVERLAY_KEY)
-            for color, rect in fills:
-                surf.fill(color, rect)
-            surf.set_colorkey(OVERLAY_KEY, pygame.RLEACCEL)
+        picture = overlay_picture(side, self.n, self.edges() if self.topology else None)
+        split = (None, []) if picture is None else split_overlay(picture, height)
         if len(self._overlays) >= 4:  # a performer's and an audience window, and resizes
             self._overlays.clear()
-        self._overlays[side] = (key, surf)
-        return surf
+        self._overlays[side] = (key, split)
+        return split
 
 
-OVERLAY_KEY = (255, 0, 255)  # transparent in the overlay; no gap or boundary is this colour
+def overlay_picture(side: int, n: int, edges: tuple[np.ndarray, np.ndarray] | None) -> pygame.Surface | None:
+    """A colour-keyed `side` x `side` picture of what is drawn over an n x n map: thin black
+    gaps between points (so the map reads as n x n points) and, when `edges` are given, the
+    rhythm-region boundaries. None when there is nothing to draw."""
+    import pygame
+
+    gap = point_gap(side, n)
+    fills: list = []
+    if gap:
+        for k in range(1, n):
+            at = round(k * side / n) - gap // 2
+            fills += [(BACKGROUND, (at, 0, gap, side)), (BACKGROUND, (0, at, side, gap))]
+    if edges is not None:
+        fills += boundary_fills(side, n, *edges)
+    if not fills:
+        return None
+    surf = pygame.Surface((side, side), depth=32)
+    surf.fill(OVERLAY_KEY)
+    for color, rect in fills:
+        surf.fill(color, rect)
+    surf.set_colorkey(OVERLAY_KEY)
+    return surf
+
+
+def scale_rows(height: int, side: int) -> np.ndarray:
+    """Which of `height` source rows `pygame.transform.scale` puts on each of `side` rows."""
+    import pygame
+
+    src = pygame.Surface((1, height), depth=32)
+    pygame.surfarray.pixels2d(src)[0, :] = np.arange(height, dtype=np.uint32)
+    out = pygame.transform.scale(src, (1, side))
+    return np.asarray(pygame.surfarray.array2d(out)[0] & 0xFFFFFF, np.int64)
+
+
+def split_overlay(picture: pygame.Surface, height: int) -> tuple[pygame.Surface | None, list]:
+    """`picture` (side x side, colour-keyed) as a `side` x `height` strip that, scaled down the
+    square as the map's strip is, gives the picture wherever it is the same down each row of
+    points, and (surface, y): the bands of screen rows where it is not, to blit after."""
+    import pygame
+
+    side = picture.get_height()
+    pix = pygame.surfarray.array2d(picture)  # (x, y)
+    rows = scale_rows(height, side)
+    strip_pix = np.empty((pix.shape[0], height), pix.dtype)
+    for j in range(height):  # each strip row: the middle screen row it becomes
+        ys = np.flatnonzero(rows == j)
+        strip_pix[:, j] = pix[:, ys[len(ys) // 2]] if len(ys) else pix[:, 0]
+    differs = (pix != strip_pix[:, rows]).any(axis=0)
+    key = picture.get_colorkey() or OVERLAY_KEY
+    strip = None
+    if bool(np.any(strip_pix != picture.map_rgb(key))):
+        strip = pygame.Surface((pix.shape[0], height), depth=32)
+        pygame.surfarray.blit_array(strip, strip_pix)
+        strip.set_colorkey(key)
+    bands = []
+    y = 0
+    while y < side:
+        if not differs[y]:
+            y += 1
+            continue
+        y1 = y
+        while y1 < side and differs[y1]:
+            y1 += 1
+        band = picture.subsurface(pygame.Rect(0, y, pix.shape[0], y1 - y)).copy()
+        band.set_colorkey(key)
+        bands.append((band, y))
+        y = y1
+    return strip, bands
+
+
+OVERLAY_KEY = (255, 0, 255)  # transparent in the overlay; no boundary is this colour
 TOPOLOGY = (235, 235, 245)  # boundary lines at full strength; thin enough to play over
 
 
