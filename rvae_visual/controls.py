@@ -48,6 +48,9 @@ TEMPO_SHIFT = 5.0  # Shift makes the tempo keys 5x coarser
 GLOW_MAX = 24.0  # ticks: a quarter note
 GLOW_STEP = 3.0  # ticks: a 32nd note
 MUTE_KEYS = "qwe"  # hold to mute the first three instruments (Shift latches)
+QUANTIZE = ("tick", "beat", "bar")  # where a new pattern takes over; `quantize` is the index
+TAP_RESET_S = 2.0  # a tap this long after the last one starts a new count (slower than 30 BPM)
+TAPS_KEPT = 5  # the tempo is the median of the last four intervals
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Control:
     target: str = PERFORMANCE
     knob: tuple[float, float] | None = None
     instrument: int | None = None
+    choices: tuple[str, ...] = ()  # a continuous control over named steps: its value is the index
+
+    def snap(self, value: float) -> float:
+        """`value` clamped into lo..hi, and to the nearest step when the control has `choices`."""
+        v = self.clamp(value)
+        return float(round(v)) if self.choices else v
 
     @property
     def knob_range(self) -> tuple[float, float]:
@@ -163,6 +172,10 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
                 default=0.5),
         Control("noise", CONTINUOUS, "per-bar Gaussian jitter of the head", 0.0, NOISE_MAX, "latent units"),
         Control("tempo", CONTINUOUS, "tempo", BPM_MIN, BPM_MAX, "BPM", 120.0, knob=BPM_KNOB),
+        Control("tap_tempo", TRIGGER, "tap the beat: the tempo follows two taps or more"),
+        Control("quantize", CONTINUOUS, "where a head move takes over: 0 next tick, 1 next beat, 2 next bar",
+                0.0, float(len(QUANTIZE) - 1), "tick / beat / bar", choices=QUANTIZE),
+        Control("next_quantize", TRIGGER, "quantize tick -> beat -> bar -> tick"),
     ]
     out += [Control(f"mute_{n}", TOGGLE, f"mute {n}", instrument=i) for i, n in enumerate(instruments)]
     out += [
@@ -212,6 +225,8 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
         KeyRow("Right / Left", f"noise +/- {NOISE_STEP:g} (Shift {NOISE_STEP * FINE:g})", tuple(step[2:])),
         KeyRow("N", "new noise seed", (Key("n", "new_seed", PRESS, None),)),
         KeyRow("+ / -", f"tempo +/- {TEMPO_STEP:g} BPM (Shift {TEMPO_STEP * TEMPO_SHIFT:g})", tuple(tempo)),
+        KeyRow("B", "tap tempo (tap the beat)", (Key("b", "tap_tempo", PRESS, None),)),
+        KeyRow("X", "quantize: tick / beat / bar", (Key("x", "next_quantize", PRESS, None),)),
         KeyRow("M / Shift+M", "next / previous model",
                (Key("m", "next_model", PRESS), Key("m", "prev_model", PRESS, True))),
         KeyRow("K / Shift+K", "next / previous kit",
@@ -247,6 +262,7 @@ class PerformanceState(Protocol):
     threshold: float
     noise: float
     bpm: float
+    quantize: str
     mute_all: bool
     listening: bool
     playing: bool
@@ -257,6 +273,8 @@ class PerformanceState(Protocol):
     def set_threshold(self, value: float) -> None: ...
     def set_noise(self, value: float) -> None: ...
     def set_tempo(self, bpm: float) -> None: ...
+    def tap(self, now: float) -> None: ...
+    def set_quantize(self, name: str) -> None: ...
     def set_latch(self, instrument: int, on: bool) -> None: ...
     def hold_mute(self, instrument: int, down: bool) -> None: ...
     def toggle_playing(self) -> None: ...
@@ -285,6 +303,8 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
         state.set_noise(v)
     elif name == "tempo":
         state.set_tempo(v)
+    elif name == "quantize":
+        state.set_quantize(QUANTIZE[int(control.snap(v))])
     elif control.instrument is not None:
         state.set_latch(control.instrument, v >= PRESSED)
     elif name == "mute_all":
@@ -298,6 +318,10 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
             state.clear_trail()
         elif name == "new_seed":
             state.new_seed()
+        elif name == "tap_tempo":
+            state.tap(now)
+        elif name == "next_quantize":
+            state.set_quantize(QUANTIZE[(QUANTIZE.index(state.quantize) + 1) % len(QUANTIZE)])
 
 
 def value_of(state: PerformanceState, control: Control) -> float | None:
@@ -313,6 +337,8 @@ def value_of(state: PerformanceState, control: Control) -> float | None:
         return float(state.noise)
     if name == "tempo":
         return float(state.bpm)
+    if name == "quantize":
+        return float(QUANTIZE.index(state.quantize))
     if control.instrument is not None:
         i = control.instrument
         return 1.0 if i < len(state.latched) and state.latched[i] else 0.0

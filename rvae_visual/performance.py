@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .controls import BPM_MAX, BPM_MIN, NOISE_MAX
+from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, TAP_RESET_S, TAPS_KEPT
 
 TRAIL_SECONDS = 3.0
 TRAIL_MAX_POINTS = 2048
@@ -49,6 +49,7 @@ class Performance:
         bpm: float = 120.0,
         head: tuple[float, float] = (0.0, 0.0),
         trail_seconds: float = TRAIL_SECONDS,
+        quantize: str = "tick",
     ) -> None:
         self.extent = float(extent)
         self.n_instruments = int(n_instruments)
@@ -66,6 +67,9 @@ class Performance:
         self.held = [False] * self.n_instruments
         self.latched = [False] * self.n_instruments
         self.mute_all = False
+        self.quantize = "tick"
+        self.taps: deque[float] = deque(maxlen=TAPS_KEPT)  # times of the last taps (s, the caller's clock)
+        self.set_quantize(quantize)
         self.set_threshold(threshold)
         self.set_noise(noise)
         self.set_tempo(bpm)
@@ -195,6 +199,22 @@ class Performance:
     def set_tempo(self, bpm: float) -> None:
         """Tempo asked for, BPM, clamped to BPM_MIN..BPM_MAX."""
         self.bpm = _clamp(float(bpm), BPM_MIN, BPM_MAX)
+
+    def tap(self, now: float) -> None:
+        """A tap of tap tempo at time `now` (s): from the second tap on, the tempo is 60 over
+        the median interval of the last four (a tap more than TAP_RESET_S after the last one
+        starts counting again)."""
+        if self.taps and not 0.0 < now - self.taps[-1] <= TAP_RESET_S:
+            self.taps.clear()
+        self.taps.append(float(now))
+        if len(self.taps) >= 2:
+            t = list(self.taps)
+            self.set_tempo(60.0 / float(np.median(np.diff(t))))
+
+    def set_quantize(self, name: str) -> None:
+        """Where a new pattern takes over: 'tick', 'beat' or 'bar' (anything else is ignored)."""
+        if name in QUANTIZE:
+            self.quantize = name
 
     def toggle_playing(self) -> None:
         """Start / stop (Space)."""

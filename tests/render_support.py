@@ -88,6 +88,9 @@ class FakeEngine:
     def set_mutes(self, mutes) -> None:
         self.calls.append(("mutes", list(mutes)))
 
+    def set_quantize(self, name: str) -> None:
+        self.calls.append(("quantize", name))
+
     def set_kit(self, name: str) -> None:
         self.kit_name = name
         self.calls.append(("kit", name))

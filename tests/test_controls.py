@@ -38,8 +38,47 @@ def test_apply_and_value_of_are_inverse_for_every_continuous_and_toggle_control(
         lo, hi = c.lo, c.hi
         for value in (lo + 0.25 * (hi - lo), hi) if c.kind == ctl.CONTINUOUS else (1.0, 0.0):
             ctl.apply(p, c, value, now=1.0)
-            assert ctl.value_of(p, c) == pytest.approx(value), c.name
+            assert ctl.value_of(p, c) == pytest.approx(c.snap(value)), c.name
     assert ctl.value_of(p, v["next_model"]) is None
+
+
+def test_quantize_is_a_control_of_three_named_steps_and_x_cycles_it():
+    v = ctl.vocabulary()
+    p = Performance()
+    q = v["quantize"]
+    assert q.choices == ("tick", "beat", "bar") and (q.lo, q.hi) == (0.0, 2.0)
+    for value, name in ((0.0, "tick"), (0.4, "tick"), (0.6, "beat"), (1.49, "beat"), (1.7, "bar"), (9.0, "bar")):
+        ctl.apply(p, q, value, now=0.0)
+        assert p.quantize == name, value
+    key = v.key("x", False)
+    assert key is not None and key.control == "next_quantize"
+    seen = []
+    for _ in range(4):
+        ctl.apply(p, v["next_quantize"], 1.0, now=0.0)
+        seen.append(p.quantize)
+    assert seen == ["tick", "beat", "bar", "tick"]
+    ctl.apply(p, v["next_quantize"], 0.0, now=0.0)  # a release does not step
+    assert p.quantize == "tick"
+
+
+def test_tap_tempo_follows_the_taps_and_starts_again_after_a_pause():
+    v = ctl.vocabulary()
+    p = Performance(bpm=120.0)
+    tap = v["tap_tempo"]
+    assert v.key("b", False) is not None and v.key("b", False).control == "tap_tempo"
+    ctl.apply(p, tap, 1.0, now=10.0)
+    assert p.bpm == 120.0  # one tap says nothing yet
+    for t in (10.5, 11.0, 11.5):  # 0.5 s apart: 120 -> stays 120
+        ctl.apply(p, tap, 1.0, now=t)
+    assert p.bpm == pytest.approx(120.0)
+    for t in (20.0, 20.6, 21.2, 21.8, 22.4):  # after a pause: a new count at 0.6 s = 100 BPM
+        ctl.apply(p, tap, 1.0, now=t)
+    assert p.bpm == pytest.approx(100.0)
+    for t in (22.8, 23.2):  # faster taps pull the median over the last four intervals
+        ctl.apply(p, tap, 1.0, now=t)
+    assert p.bpm == pytest.approx(120.0)  # the last four intervals 0.6, 0.6, 0.4, 0.4: median 0.5 s
+    ctl.apply(p, tap, 1.0, now=23.2)  # two taps at one instant (a bounced pad) start again
+    assert p.bpm == pytest.approx(120.0)
 
 
 def test_the_key_table_gives_help_and_learn_targets_from_one_place():

@@ -193,3 +193,45 @@ def test_midi_out_plays_the_audios_hits_when_patterns_change_mid_bar(jack_server
     n = min(len(audio), len(midi))
     assert abs(len(audio) - len(midi)) <= 2, (len(audio), len(midi))
     assert midi[: n - 2] == audio[: n - 2], next(i for i in range(n) if midi[i] != audio[i])
+
+
+@pytest.mark.parametrize("quantize", ["tick", "bar"])
+def test_quantize_changed_while_playing_moves_where_the_audio_switches(jack_server, quantize):
+    """The `quantize` control while playing (the conductor sends it to the engine, which hands
+    it to the audio process): patterns published mid-bar afterwards take over at the next beat /
+    bar on the real JACK stream; with tick they take over within the bar (beat: as bar, by
+    the same code path)."""
+    from rvae_visual.audio.engine import AudioEngine
+    from rvae_visual.performance import Performance
+    from rvae_visual import controls as ctl
+
+    bpm = 300.0
+    engine = AudioEngine(kit="acoustic", bpm=bpm, device="system", quantize="tick",
+                         jack_client_name="rvae-quantize-live")
+    perf = Performance(quantize="tick")
+    spt = samples_per_tick(bpm, 48000)  # samples a tick
+    pats = [_eighths(0), _eighths(1, 6), _eighths(2, 3), _eighths(0), _eighths(1, 6), _eighths(2, 3)]
+    try:
+        engine.publish(pats[0])
+        engine.start()
+        assert not engine.silent, engine.status
+        time.sleep(0.2)
+        ctl.apply(perf, ctl.vocabulary()["quantize"], float(ctl.QUANTIZE.index(quantize)), now=0.0)
+        engine.set_quantize(perf.quantize)  # what Conductor.sync_engine sends
+        for k, pat in enumerate(pats[1:]):
+            time.sleep((96 * 1.37 + 17 * k) * spt / 48000)
+            engine.publish(pat)
+        time.sleep(96 * 2 * spt / 48000)
+        played = engine.drain_played()
+    finally:
+        engine.close()
+    first_tick = {0: 0, 1: 6, 2: 3}
+    switches = [(s, i) for (s, i, _), (_, j, _) in zip(played[1:], played[:-1]) if i != j]
+    assert len(switches) == 5, switches
+    quantum = {"tick": 1, "beat": 24, "bar": 96}[quantize]
+    # the first tick of the bar (beat) on which the new pattern played: its quantize step
+    steps = [(round(s / spt) - first_tick[i]) % 96 for s, i in switches]
+    if quantize == "tick":
+        assert any(t % 96 for t in steps), steps  # switches inside the bar
+    else:
+        assert all(t % quantum == 0 for t in steps), steps

@@ -384,3 +384,22 @@ def test_installation_lock_ignores_keys_and_quits_on_the_held_combination(pg, mo
     t[0] += QUIT_HOLD_S + 0.1
     app.step()
     assert not app.running
+
+
+def test_x_steps_quantize_and_b_taps_the_tempo_through_to_the_engine_and_the_hud(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    assert engine.last("quantize") == "tick"
+    key(pg, pg.K_x, uni="x")
+    app.step()
+    assert engine.last("quantize") == "beat" and app.hud_state().quantize == "beat"
+    key(pg, pg.K_x, uni="x")
+    app.step()
+    assert engine.last("quantize") == "bar"
+    times = iter([100.0, 100.4, 100.8, 101.2])  # taps 0.4 s apart: 150 BPM
+    c = app.conductor
+    for _ in range(4):
+        c.now = next(times)
+        c.apply("tap_tempo", 1.0)
+    app.step()
+    assert engine.last("bpm") == pytest.approx(150.0) and app.hud_state().bpm == pytest.approx(150.0)

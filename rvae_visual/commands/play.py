@@ -245,7 +245,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     startup["model_load_s"] = time.perf_counter() - t
     perf = Performance(n_instruments=model.drum_map.n_instruments, extent=grid.extent,
                        threshold=args.threshold, noise=args.noise, seed=args.seed, bpm=args.bpm,
-                       head=args.head)
+                       head=args.head, quantize=args.quantize)
     perf.listening = not args.silent
     pattern = model.decode_pattern(*perf.target(0))
 

@@ -252,7 +252,7 @@ class App:
         minute = getattr(e, "underflows_last_minute", None)
         recent, flash = self._underflow_watch.update(underflows, self.clock())
         return HudState(
-            threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm,
+            threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm, quantize=p.quantize,
             playing=p.playing, listening=p.listening, instruments=lib.current.instruments,
             mutes=p.mutes, latched=tuple(p.latched), bar=self._bar, tick=self._tick, head=p.head,
             model_name=lib.current.name, kit_name=lib.kit_name,
