@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any, Callable
 
-from .controls import BPM_MAX, BPM_MIN
+from .controls import BPM_MAX, BPM_MIN, SWING_MAX, SWING_MIN
 
 
 def number_in(lo: float | None, hi: float | None, what: str, unit: str = "", kind: type = float,
@@ -54,3 +54,4 @@ def number_list(lo: int, hi: int, what: str, example: str) -> Callable[[str], tu
 positive_int = number_in(1, None, "count", kind=int)
 bpm_value = number_in(BPM_MIN, BPM_MAX, "tempo", " BPM")
 unit_value = number_in(0.0, 1.0, "value")
+swing_percent = number_in(SWING_MIN, SWING_MAX, "swing", " %")

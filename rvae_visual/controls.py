@@ -48,6 +48,9 @@ TEMPO_SHIFT = 5.0  # Shift makes the tempo keys 5x coarser
 GLOW_MAX = 24.0  # ticks: a quarter note
 GLOW_STEP = 3.0  # ticks: a 32nd note
 MUTE_KEYS = "qwe"  # hold to mute the first three instruments (Shift latches)
+SWING_MIN = 50.0  # swing: where in its 8th note the second 16th sounds, percent; 50 is straight
+SWING_MAX = 75.0  # the 8th split 3:1 (dotted 16th + 32nd); 66.7 is triplet swing
+SWING_STEP = 2.0
 QUANTIZE = ("tick", "beat", "bar")  # where a new pattern takes over; `quantize` is the index
 TAP_RESET_S = 2.0  # a tap this long after the last one starts a new count (slower than 30 BPM)
 TAPS_KEPT = 5  # the tempo is the median of the last four intervals
@@ -172,6 +175,8 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
                 default=0.5),
         Control("noise", CONTINUOUS, "per-bar Gaussian jitter of the head", 0.0, NOISE_MAX, "latent units"),
         Control("tempo", CONTINUOUS, "tempo", BPM_MIN, BPM_MAX, "BPM", 120.0, knob=BPM_KNOB),
+        Control("swing", CONTINUOUS, "where the off-beat 16ths sound: 50 straight .. 75 hard swing",
+                SWING_MIN, SWING_MAX, "%", SWING_MIN),
         Control("tap_tempo", TRIGGER, "tap the beat: the tempo follows two taps or more"),
         Control("quantize", CONTINUOUS, "where a head move takes over: 0 next tick, 1 next beat, 2 next bar",
                 0.0, float(len(QUANTIZE) - 1), "tick / beat / bar", choices=QUANTIZE),
@@ -225,6 +230,8 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
         KeyRow("Right / Left", f"noise +/- {NOISE_STEP:g} (Shift {NOISE_STEP * FINE:g})", tuple(step[2:])),
         KeyRow("N", "new noise seed", (Key("n", "new_seed", PRESS, None),)),
         KeyRow("+ / -", f"tempo +/- {TEMPO_STEP:g} BPM (Shift {TEMPO_STEP * TEMPO_SHIFT:g})", tuple(tempo)),
+        KeyRow("S / Shift+S", f"swing +/- {SWING_STEP:g} %",
+               (Key("s", "swing", STEP, False, SWING_STEP), Key("s", "swing", STEP, True, -SWING_STEP))),
         KeyRow("B", "tap tempo (tap the beat)", (Key("b", "tap_tempo", PRESS, None),)),
         KeyRow("X", "quantize: tick / beat / bar", (Key("x", "next_quantize", PRESS, None),)),
         KeyRow("M / Shift+M", "next / previous model",
@@ -263,6 +270,7 @@ class PerformanceState(Protocol):
     noise: float
     bpm: float
     quantize: str
+    swing: float
     mute_all: bool
     listening: bool
     playing: bool
@@ -275,6 +283,7 @@ class PerformanceState(Protocol):
     def set_tempo(self, bpm: float) -> None: ...
     def tap(self, now: float) -> None: ...
     def set_quantize(self, name: str) -> None: ...
+    def set_swing(self, percent: float) -> None: ...
     def set_latch(self, instrument: int, on: bool) -> None: ...
     def hold_mute(self, instrument: int, down: bool) -> None: ...
     def toggle_playing(self) -> None: ...
@@ -303,6 +312,8 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
         state.set_noise(v)
     elif name == "tempo":
         state.set_tempo(v)
+    elif name == "swing":
+        state.set_swing(v)
     elif name == "quantize":
         state.set_quantize(QUANTIZE[int(control.snap(v))])
     elif control.instrument is not None:
@@ -339,6 +350,8 @@ def value_of(state: PerformanceState, control: Control) -> float | None:
         return float(state.bpm)
     if name == "quantize":
         return float(QUANTIZE.index(state.quantize))
+    if name == "swing":
+        return float(state.swing)
     if control.instrument is not None:
         i = control.instrument
         return 1.0 if i < len(state.latched) and state.latched[i] else 0.0

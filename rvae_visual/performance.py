@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, TAP_RESET_S, TAPS_KEPT
+from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, SWING_MAX, SWING_MIN, TAP_RESET_S, TAPS_KEPT
 
 TRAIL_SECONDS = 3.0
 TRAIL_MAX_POINTS = 2048
@@ -50,6 +50,7 @@ class Performance:
         head: tuple[float, float] = (0.0, 0.0),
         trail_seconds: float = TRAIL_SECONDS,
         quantize: str = "tick",
+        swing: float = SWING_MIN,
     ) -> None:
         self.extent = float(extent)
         self.n_instruments = int(n_instruments)
@@ -68,6 +69,8 @@ class Performance:
         self.latched = [False] * self.n_instruments
         self.mute_all = False
         self.quantize = "tick"
+        self.swing = SWING_MIN  # percent
+        self.set_swing(swing)
         self.taps: deque[float] = deque(maxlen=TAPS_KEPT)  # times of the last taps (s, the caller's clock)
         self.set_quantize(quantize)
         self.set_threshold(threshold)
@@ -210,6 +213,10 @@ class Performance:
         if len(self.taps) >= 2:
             t = list(self.taps)
             self.set_tempo(60.0 / float(np.median(np.diff(t))))
+
+    def set_swing(self, percent: float) -> None:
+        """Swing in percent, clamped to SWING_MIN (straight) .. SWING_MAX."""
+        self.swing = _clamp(float(percent), SWING_MIN, SWING_MAX)
 
     def set_quantize(self, name: str) -> None:
         """Where a new pattern takes over: 'tick', 'beat' or 'bar' (anything else is ignored)."""

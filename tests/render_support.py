@@ -91,6 +91,9 @@ class FakeEngine:
     def set_quantize(self, name: str) -> None:
         self.calls.append(("quantize", name))
 
+    def set_swing(self, swing: float) -> None:
+        self.calls.append(("swing", swing))
+
     def set_kit(self, name: str) -> None:
         self.kit_name = name
         self.calls.append(("kit", name))

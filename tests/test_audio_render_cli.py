@@ -120,3 +120,35 @@ def test_bad_point_is_a_usage_error(model_path, tmp_path, capsys):
         main(["render", "--model", model_path, "--at", "1;2", "-o", str(tmp_path / "x.wav")])
     assert e.value.code == 2
     assert "latent point" in capsys.readouterr().err
+
+
+def test_swing_moves_the_same_hits_in_the_wav_and_the_midi_file(model_path, tmp_path, capsys):
+    """`render --swing 66.7`: the WAV is the mixer's render with that swing, and the MIDI file's
+    notes sit where the WAV's hits do (the swing warp of their tick-times), not on the grid."""
+    from rvae_visual.swing import warp
+
+    wav, mid = tmp_path / "sw.wav", tmp_path / "sw.mid"
+    assert main(["render", "--model", model_path, "--at", "0,0", "--bars", "2", "--swing", "66.7",
+                 "-o", str(wav), "--midi", str(mid)]) == 0
+    model = load_model(model_path)
+    pat = model.decode_pattern(0.0, 0.0)
+    kit = load_kit("808", model.drum_map.instruments, 48000)
+    audio, _ = sf.read(str(wav), dtype="float32")
+    swung = render_bars([pat], 2, 120.0, kit, swing=0.667)
+    straight = render_bars([pat], 2, 120.0, kit)
+    assert np.abs(audio - swung).max() <= 1.0 / 32768 + 1e-7
+    assert np.abs(swung - straight).max() > 0.05  # the swing is heard
+    want = sorted((round(round(warp(b * 96 + h.tick + h.offset, 0.667) * OUT_TPQ / 24) * 24 / OUT_TPQ % 192, 6),
+                   model.drum_map.out_notes[h.instrument]) for b in range(2) for h in pat.hits(0.5))
+    got = sorted((t, n) for t, n, _ in midi_hits(mid))
+    assert got == want
+    assert any(abs(a[0] - b[0]) > 1 for a, b in zip(got, sorted(pattern_hits([pat] * 2, model.drum_map))))
+    assert "swing" not in capsys.readouterr().err
+
+
+def test_swing_outside_50_75_is_one_line(model_path, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["render", "--model", model_path, "--swing", "80", "-o", str(tmp_path / "x.wav")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "swing 80 % is outside 50-75" in err

@@ -234,3 +234,54 @@ def test_compiled_pattern_sorted_by_time():
     cp = compile_pattern(p)
     assert list(cp.xs) == sorted(cp.xs)
     assert cp.min_offset == pytest.approx(-0.5) and cp.max_offset == pytest.approx(0.4)
+
+
+# ---------------------------------------------------------------- swing
+
+def test_swing_warp_moves_the_off_beat_16th_and_keeps_the_8th_lines():
+    from rvae_visual.swing import unwarp, warp
+
+    for s in (0.5, 0.58, 2 / 3, 0.75):
+        assert warp(6.0, s) == pytest.approx(12 * s)  # the off-beat 16th at s of its 8th
+        for line in (-12.0, 0.0, 12.0, 24.0, 96.0, 1200.0):
+            assert warp(line, s) == pytest.approx(line)
+        xs = np.linspace(-30, 200, 2301)
+        ws = [warp(float(x), s) for x in xs]
+        assert all(b > a for a, b in zip(ws, ws[1:]))  # increasing: the order of hits stays
+        assert max(abs(unwarp(w, s) - x) for w, x in zip(ws, xs)) < 1e-9
+    assert warp(3.0, 0.75) == pytest.approx(4.5) and warp(9.0, 0.75) == pytest.approx(10.5)
+
+
+@pytest.mark.parametrize("block", [64, 128, 997])
+def test_swing_changed_while_playing_plays_each_hit_once_at_its_swung_place(block):
+    """16ths with microtiming, the swing turned while they play: every hit sounds exactly once,
+    at its tick-time warped by the swing in force on its 8th note (a change takes over at the
+    next 8th-note line after it is asked for)."""
+    from rvae_visual.swing import next_line, warp
+
+    offs = [float(np.float32(o)) for o in [0, .3, -.4, .1, -.2, .45, -.5, 0] * 2]
+    cells = [(2, k, 1.0, o) for k, o in zip(range(0, 96, 6), offs)]
+    t = Transport(SR, 120.0)  # 1000 samples per tick
+    t.request_pattern(pattern(cells))
+    t.request_playing(True)
+    got: list[int] = []
+    changes: list[tuple[float, float]] = [(-1e9, 0.5)]  # (8th line from which, swing)
+    rng = np.random.default_rng(block)
+    for k in range(60):
+        got += [s for s, _, _ in run(t, block, int(rng.integers(1, 40)) * 1024 // block)]
+        new = float(rng.choice([0.5, 0.54, 0.6, 2 / 3, 0.75]))
+        if new != changes[-1][1]:
+            line = next_line((t.pos - 0.5) / 1000.0)
+            changes = [c for c in changes if c[0] < line] + [(line, new)]  # a pending change is replaced
+        t.request_swing(new)
+    end = t.pos
+    want = []
+    for b in range(end // 96000 + 2):
+        for _, tick, _, o in cells:
+            x = 96 * b + tick + o
+            swing = [s for at, s in changes if at <= x][-1]
+            pos = math.floor(warp(x, swing) * 1000 + 0.5)
+            if 0 <= pos < end:
+                want.append(pos)
+    assert got == sorted(want)
+    assert len(changes) > 10 and len(got) > 100

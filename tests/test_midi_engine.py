@@ -235,3 +235,68 @@ def test_quantize_changed_while_playing_moves_where_the_audio_switches(jack_serv
         assert any(t % 96 for t in steps), steps  # switches inside the bar
     else:
         assert all(t % quantum == 0 for t in steps), steps
+
+
+def test_swing_turned_while_playing_on_jack_midi_out_equals_the_audio(jack_server):
+    """Straight 16th hats, swing turned 50 -> 75 -> 60 % while the real stream plays (the audio
+    process takes it up at an 8th-note line): the audio's hits sit 9 + 3 ticks apart at 75 %
+    and 7.2 + 4.8 at 60 %, none doubled or lost at the changes, and MIDI out plays the same
+    hits as the audio, hit for hit."""
+    from rvae_visual.audio.engine import AudioEngine
+
+    bpm = 200.0
+    engine = AudioEngine(kit="acoustic", bpm=bpm, device="system", jack_client_name="rvae-swing-live")
+    sent: list[list[int]] = []
+    sent_at: list[float] = []
+
+    def send(m) -> None:
+        sent.append(list(m))
+        sent_at.append(time.monotonic())
+
+    cfg = NoteOutConfig(notes=(36, 38, 42), channels=(9, 9, 9))
+    sched = MidiScheduler(engine_view(engine, through_audio_graph=True), send, cfg)
+    on = np.zeros((3, 96), np.float32)
+    on[2, ::6] = 1.0
+    on[0, ::24] = 1.0  # a kick on each beat, so the note sequence has two voices to compare
+    hats = Pattern(on, np.full((3, 96), 0.8, np.float32), np.zeros((3, 96), np.float32))
+    spt = samples_per_tick(bpm, 48000)
+    bar_s = 96 * spt / 48000
+    try:
+        engine.publish(hats)
+        engine.start()
+        assert not engine.silent, engine.status
+        sched.start()
+        time.sleep(1.3 * bar_s)
+        engine.set_swing(0.75)
+        time.sleep(1.7 * bar_s)
+        engine.set_swing(0.6)
+        time.sleep(1.4 * bar_s)
+        engine.set_playing(False)
+        time.sleep(0.3)
+        played = engine.drain_played()
+    finally:
+        sched.close()
+        engine.close()
+    hat = [s / spt for s, inst, _ in played if inst == 2]  # ticks
+    gaps = np.round(np.diff(hat), 2)
+    assert len(hat) > 40
+    assert gaps.min() >= 2.99 and gaps.max() <= 9.01, sorted(set(gaps.tolist()))  # none doubled or lost
+    seen = set(gaps.tolist())
+    assert {6.0, 9.0, 3.0, 7.2, 4.8} <= seen, sorted(seen)
+    note_of = {36: 0, 38: 1, 42: 2}
+    midi = [note_of[m[1]] for m in sent if (m[0] & 0xF0) == 0x90 and m[2] > 0]
+    audio = [inst for _, inst, _ in played]
+    n = min(len(audio), len(midi))
+    assert abs(len(audio) - len(midi)) <= 2, (len(audio), len(midi))
+    assert midi[: n - 2] == audio[: n - 2]
+    # and the notes leave swung as the audio is: each gap between MIDI hats is the audio's
+    tick_s = spt / 48000
+    midi_hat = [t for m, t in zip(sent, sent_at) if (m[0] & 0xF0) == 0x90 and m[2] > 0 and m[1] == 42]
+    levels = np.array([3.0, 4.8, 6.0, 7.2, 9.0])
+
+    def nearest(g):
+        return [float(levels[np.argmin(abs(levels - x))]) for x in g]
+
+    midi_gaps = nearest(np.diff(midi_hat) / tick_s)
+    k = min(len(midi_gaps), len(gaps)) - 2
+    assert k > 30 and midi_gaps[:k] == nearest(gaps)[:k]

@@ -403,3 +403,22 @@ def test_x_steps_quantize_and_b_taps_the_tempo_through_to_the_engine_and_the_hud
         c.apply("tap_tempo", 1.0)
     app.step()
     assert engine.last("bpm") == pytest.approx(150.0) and app.hud_state().bpm == pytest.approx(150.0)
+
+
+def test_s_turns_the_swing_for_the_engine_and_the_map_lights_hits_when_they_sound(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    assert engine.last("swing") == pytest.approx(0.5)
+    for _ in range(8):
+        key(pg, pg.K_s, uni="s")
+    app.step()
+    assert app.conductor.perf.swing == pytest.approx(66.0) and engine.last("swing") == pytest.approx(0.66)
+    assert app.hud_state().swing == pytest.approx(66.0)
+    key(pg, pg.K_s, mod=pg.KMOD_LSHIFT, uni="S")
+    app.step()
+    assert engine.last("swing") == pytest.approx(0.64)
+    # the off-beat 16th (pattern tick 6) sounds at tick-time 12 * 0.64 = 7.68: the map shows tick 6 then
+    app.draw(app.window.surface, 7.8, 0.0)
+    assert app._tick == 6
+    app.draw(app.window.surface, 6.2, 0.0)
+    assert app._tick == 4  # 6.2 heard = pattern tick 4.84

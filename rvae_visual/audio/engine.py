@@ -99,6 +99,7 @@ class AudioEngine:
         check_quantize(quantize)
         self._requested_rate = sample_rate
         self._threshold = float(threshold)
+        self._swing = 0.5
         self.instruments = tuple(instruments)
         self._mutes = mutes_tuple((), len(self.instruments))
         self._warn = warn or _stderr
@@ -216,6 +217,17 @@ class AudioEngine:
             self._apply("mutes", self._mutes)
 
     @property
+    def swing(self) -> float:
+        """Swing 0.5 (straight) .. 0.75: where the second 16th of each 8th sounds (rvae_visual.swing)."""
+        return self._swing
+
+    def set_swing(self, swing: float) -> None:
+        """New swing 0.5..0.75 (clamped), from the next 8th-note line."""
+        with self._lock:
+            self._swing = min(0.75, max(0.5, float(swing)))
+            self._apply("swing", self._swing)
+
+    @property
     def quantize(self) -> str:
         """'tick', 'beat' or 'bar'."""
         return self._quantize
@@ -300,7 +312,8 @@ class AudioEngine:
         return TransportView(row.playing and self._playing, None if cur is None else cur.pattern,
                              self._threshold, self._mutes, bpm, row.pos - row.tick * spt, sr,
                              float(row.pos), at, row.run, float(row.run_start), float(row.catch_up_from),
-                             cur_from, None if nxt is None else nxt.pattern, switch)
+                             cur_from, None if nxt is None else nxt.pattern, switch,
+                             row.swing, row.swing_next, row.swing_at)
 
     def _patterns_as_played(self, row: BlockRecord) -> tuple[CompiledPattern | None, float, CompiledPattern | None, float]:
         """(pattern playing, tick-time it plays from, pattern taking over, tick-time it does) as
@@ -445,6 +458,7 @@ class ThreadEngine(AudioEngine):
         kit = load_kit(self._kit_spec, self.instruments, self.sample_rate, self._say)
         self._kit, self._kit_name = kit, kit.name
         t = Transport(self.sample_rate, self._bpm, self._quantize, self._threshold, self._mutes)
+        t.request_swing(self._swing)
         if self._pattern is not None:
             t.request_pattern(self._pattern)
         t.request_playing(self._playing)
@@ -485,6 +499,8 @@ class ThreadEngine(AudioEngine):
             t.request_bpm(value)
         elif what == "threshold":
             t.threshold = value
+        elif what == "swing":
+            t.request_swing(value)
         elif what == "mutes":
             t.mutes = value
         elif what == "quantize":

@@ -18,7 +18,8 @@ import numpy as np
 from .kit import Kit
 from .records import (
     B_AHEAD, B_CATCH_UP, B_CLOCK, B_CUR, B_CUR_FROM, B_FRAMES, B_HEARD, B_NXT, B_PLAYING, B_POS, B_RUN,
-    B_RUN_START, B_SWITCH, B_TICK, B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS, C_HITS, HIT_RING, BlockRecord, Rings,
+    B_RUN_START, B_SWING, B_SWING_AT, B_SWING_NEXT, B_SWITCH, B_TICK, B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS,
+    C_HITS, HIT_RING, BlockRecord, Rings,
 )
 from .transport import Transport
 from .voices import Voices
@@ -127,6 +128,9 @@ class Mixer:
         row[B_CUR_FROM] = t.cur_from
         row[B_NXT] = nxt.serial if nxt is not None else -1
         row[B_SWITCH] = t.switch_tick
+        row[B_SWING] = t.swing
+        row[B_SWING_NEXT] = t.swing_next
+        row[B_SWING_AT] = t.swing_at
         self.blk_count += 1
         self._counts[C_BLOCKS] = self.blk_count
         self.clock = clock + frames

@@ -35,9 +35,11 @@ def render_blocks(
     loop: bool = True,
     block: int = OFFLINE_BLOCK,
     frames: int | None = None,
+    swing: float = 0.5,
 ) -> Iterator[np.ndarray]:
     """`render_bars` as a stream of mono float32 blocks (each at most `block` samples, a view
-    valid until the next one is asked for): memory stays one block however long the render."""
+    valid until the next one is asked for): memory stays one block however long the render.
+    `swing` 0.5 (straight) .. 0.75 as live (rvae_visual.swing)."""
     if not patterns:
         raise ValueError("render needs at least one Pattern")
     bpm = check_bpm(bpm)
@@ -45,6 +47,7 @@ def render_blocks(
     length = int(round(bars * bar_samples(bpm, sr))) if frames is None else int(frames)
     passes = 2 if loop else 1
     transport = Transport(sr, bpm, "tick", threshold, mutes_tuple(mutes, patterns[0].n_instruments))
+    transport.request_swing(swing)
     mixer = Mixer(kit, transport, max_frames=block)
     cps = [compile_pattern(p) for p in patterns]
     transport.request_pattern(cps[0])
@@ -77,6 +80,7 @@ def render_bars(
     loop: bool = True,
     block: int = OFFLINE_BLOCK,
     frames: int | None = None,
+    swing: float = 0.5,
 ) -> np.ndarray:
     """Render `bars` bars, bar k playing patterns[k % len(patterns)], as mono float32.
 
@@ -84,8 +88,8 @@ def render_bars(
     early hits of the first bar (negative offsets) sound at the end, so the file tiles
     seamlessly, as the MIDI export writes it. loop=False: from silence, exactly what the live
     stream plays when the transport starts (hits before sample 0 are lost).
-    Length: round(bars * bar samples), or `frames` if given."""
-    parts = [b.copy() for b in render_blocks(patterns, bars, bpm, kit, threshold, mutes, loop, block, frames)]
+    Length: round(bars * bar samples), or `frames` if given. `swing` 0.5..0.75 as live."""
+    parts = [b.copy() for b in render_blocks(patterns, bars, bpm, kit, threshold, mutes, loop, block, frames, swing)]
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 

@@ -113,7 +113,7 @@ class ProcessEngine(AudioEngine):
                           latency=self.latency, quantize=self._quantize, sample_rate=self._requested_rate,
                           threshold=self._threshold, instruments=self.instruments,
                           jack_client_name=self.jack_client_name, playing=self._playing, mutes=self._mutes,
-                          pattern=self._pattern)
+                          pattern=self._pattern, swing=self._swing)
         try:
             conn.send(config)
             if not conn.poll(START_TIMEOUT):
@@ -215,7 +215,7 @@ class ProcessEngine(AudioEngine):
             self._dead = False
             # what changed while the new process started, then the tick heard now
             for what, value in (("pattern", self._pattern), ("bpm", self._bpm), ("threshold", self._threshold),
-                                ("mutes", self._mutes), ("quantize", self._quantize)):
+                                ("mutes", self._mutes), ("quantize", self._quantize), ("swing", self._swing)):
                 if value is not None:
                     self._conn.send((what, value))
             self._conn.send(("locate", (pos, at)) if self._playing else ("playing", False))
@@ -235,6 +235,7 @@ class ProcessEngine(AudioEngine):
         local = ThreadEngine(self._kit_spec, self._bpm, None, 0, None, self._quantize,
                              self._requested_rate, self._threshold, self.instruments, self._warn)
         local._pattern, local._playing, local._mutes = self._pattern, self._playing, self._mutes
+        local._swing = self._swing
         local._go_silent(why)
         self._local = local
         self._rings = local._rings
@@ -315,6 +316,7 @@ def _serve(conn: Connection, path: str) -> None:
     engine._playing = bool(cfg["playing"])
     engine._mutes = tuple(cfg["mutes"])
     engine._pattern = cfg["pattern"]
+    engine._swing = float(cfg.get("swing", 0.5))
     try:
         engine.start()
     except InputError as e:

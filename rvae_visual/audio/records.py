@@ -37,7 +37,10 @@ B_CUR = 11  # serial of the CompiledPattern playing (-1: none)
 B_CUR_FROM = 12  # first tick-time it may play
 B_NXT = 13  # serial of the one waiting to take over (-1: none)
 B_SWITCH = 14  # tick-time where it takes over
-N_BLOCK = 15
+B_SWING = 15  # swing (0.5 straight .. 0.75) before tick-time B_SWING_AT
+B_SWING_NEXT = 16  # swing from B_SWING_AT on
+B_SWING_AT = 17  # an 8th-note line (tick-time), or 2**62
+N_BLOCK = 18
 
 # ---- counters (int64): each written after the slot it counts
 C_HITS = 0
@@ -67,6 +70,9 @@ class BlockRecord:
     cur_from: float = 0.0
     nxt: int = -1
     switch_tick: float = 0.0
+    swing: float = 0.5
+    swing_next: float = 0.5
+    swing_at: float = float(1 << 62)
 
     @staticmethod
     def of(row: np.ndarray) -> "BlockRecord":
@@ -75,7 +81,8 @@ class BlockRecord:
                            float(row[B_TICKS_PER_SAMPLE]), row[B_PLAYING] != 0.0, float(row[B_HEARD]),
                            int(row[B_FRAMES]), int(row[B_RUN]), int(row[B_RUN_START]),
                            int(row[B_CATCH_UP]), float(row[B_AHEAD]), int(row[B_CUR]), float(row[B_CUR_FROM]),
-                           int(row[B_NXT]), float(row[B_SWITCH]))
+                           int(row[B_NXT]), float(row[B_SWITCH]), float(row[B_SWING]),
+                           float(row[B_SWING_NEXT]), float(row[B_SWING_AT]))
 
     def heard_ticks(self, when: float, sample_rate: int, past_the_block: bool = False) -> float:
         """Tick-time heard at monotonic time `when`: never beyond the block's end (if the
@@ -117,6 +124,9 @@ class TransportView:
     cur_from: float = -1e18  # tick-time from which `pattern` may play
     next_pattern: Pattern | None = None  # the pattern taking over at `switch_tick` (tick-time)
     switch_tick: float = 1e18
+    swing: float = 0.5  # as the transport: `swing` before tick-time `swing_at`, `swing_next` from it
+    swing_next: float = 0.5
+    swing_at: float = float(1 << 62)
 
 
 def _layout() -> tuple[list[tuple[str, type, tuple[int, ...]]], int]:

@@ -25,6 +25,7 @@ import numpy as np
 from ..controls import BPM_MAX as MAX_BPM
 from ..controls import BPM_MIN as MIN_BPM
 from ..pattern import TICKS_PER_BAR, Pattern, samples_per_tick
+from ..swing import STRAIGHT, unwarp_switching, warp_switching
 
 EPS_TICKS = 1e-6  # search margin in ticks; the exact sample test decides
 NO_LIMIT = 1 << 62  # tick bound meaning "no bound"
@@ -109,9 +110,13 @@ def scan(
     emit: Emit,
     tick_lo: int = -NO_LIMIT,
     tick_hi: int = NO_LIMIT,
+    swing: float = STRAIGHT,
+    swing_next: float = STRAIGHT,
+    swing_at: float = NO_LIMIT,
 ) -> None:
     """Call emit(sample, instrument, velocity) for each hit starting in [start, stop) samples,
     in time order; only hits whose bar tick (b*96 + t) lies in [tick_lo, tick_hi) count.
+    Hits sound swung by `swing` (rvae_visual.swing), by `swing_next` from tick-time `swing_at`.
 
     `spt` is samples per tick; allocates no containers (audio-thread safe)."""
     xs = cp.xs
@@ -120,6 +125,10 @@ def scan(
     # tick-times whose rounded sample can fall in [start, stop)
     xa = (start - 0.5 - origin) / spt - EPS_TICKS
     xb = (stop - 0.5 - origin) / spt + EPS_TICKS
+    swung = swing != STRAIGHT or swing_next != STRAIGHT
+    if swung:  # the pattern tick-times that sound there
+        xa = unwarp_switching(xa, swing, swing_next, swing_at)
+        xb = unwarp_switching(xb, swing, swing_next, swing_at)
     b_first = math.floor((xa - cp.x_max) / TICKS_PER_BAR)
     b_last = math.floor((xb - cp.x_min) / TICKS_PER_BAR)
     ticks = cp.ticks
@@ -139,7 +148,10 @@ def scan(
             bar_tick = base + ticks[i]
             if bar_tick < tick_lo or bar_tick >= tick_hi:
                 continue
-            s = math.floor(origin + (base + xs[i]) * spt + 0.5)
+            x = base + xs[i]
+            if swung:
+                x = warp_switching(x, swing, swing_next, swing_at)
+            s = math.floor(origin + x * spt + 0.5)
             if start <= s < stop:
                 emit(s, inst, cp.vels[i])
 
@@ -169,6 +181,9 @@ def hits_in_window(
     origin: float = 0,
     tick_lo: int = -NO_LIMIT,
     tick_hi: int = NO_LIMIT,
+    swing: float = STRAIGHT,
+    swing_next: float = STRAIGHT,
+    swing_at: float = NO_LIMIT,
 ) -> list[tuple[int, int, float]]:
     """Hits whose sound starts in [start, stop) samples of the transport: (sample position,
     instrument, velocity), in time order; only those of ticks in [tick_lo, tick_hi) (tick-time
@@ -176,8 +191,9 @@ def hits_in_window(
 
     The pattern loops every bar starting at sample `origin`; tick t of bar b with offset o
     starts at origin + round((b*96 + t + o) * samples_per_tick(bpm, sample_rate)) (half up);
-    negative offsets on tick 0 fall into the previous bar's window."""
+    negative offsets on tick 0 fall into the previous bar's window; `swing*` as `scan`."""
     out: list[tuple[int, int, float]] = []
     scan(_compiled(pattern), threshold, mutes, samples_per_tick(check_bpm(bpm), sample_rate),
-         origin, start, stop, lambda s, i, v: out.append((s, i, v)), tick_lo, tick_hi)
+         origin, start, stop, lambda s, i, v: out.append((s, i, v)), tick_lo, tick_hi,
+         swing, swing_next, swing_at)
     return out

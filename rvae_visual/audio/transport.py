@@ -15,6 +15,10 @@ thread carries to its own block (a followed clock's Song Position + Continue, a 
 phase); hits skipped that way are played at once (see MAX_CATCH_UP). Each start or locate
 begins a new *run* (`run` counts them) so MIDI out can tell.
 
+Swing (rvae_visual.swing) warps when the pattern's tick-times sound; the switch and catch-up
+rules work on pattern tick-times (the sounding position unwarped). A new swing is taken up at
+the next 8th-note line.
+
 Pattern changes: a new Pattern plays from the next tick, beat or bar (`quantize`). Ticks are
 counted without microtiming, so a hit on the switch tick with a negative offset sounds early,
 as the new Pattern asks, and the switch tick is chosen late enough that it has not passed yet.
@@ -26,6 +30,7 @@ import math
 from typing import Sequence
 
 from ..pattern import PPQN, Pattern, samples_per_tick
+from ..swing import STRAIGHT, next_line, unwarp_switching, warp_switching
 from .sequencer import EPS_TICKS, NO_LIMIT, CompiledPattern, Emit, check_bpm, compile_pattern, scan
 
 QUANTIZE_TICKS = {"tick": 1, "beat": 24, "bar": 96}
@@ -72,7 +77,11 @@ class Transport:
         self.quantum = check_quantize(quantize)
         self.threshold = float(threshold)
         self.mutes: tuple[bool, ...] = tuple(bool(m) for m in mutes)
+        self.req_swing = STRAIGHT
         # --- audio-thread state
+        self.swing = STRAIGHT  # the swing before tick-time `swing_at`
+        self.swing_next = STRAIGHT  # the swing from `swing_at` on
+        self.swing_at: float = NO_LIMIT
         self.playing = False
         self._run_taken: tuple[int, bool, float, float | None] = self.req_run
         self.run = 0  # starts and locates taken up so far
@@ -121,6 +130,14 @@ class Transport:
         block, so the delay until the request is taken up costs no phase."""
         self.req_run = (self.req_run[0] + 1, True, float(tick), None if at is None else float(at))
 
+    def request_swing(self, swing: float) -> None:
+        """New swing 0.5 (straight) .. 0.75, from the next 8th-note line."""
+        self.req_swing = min(0.75, max(STRAIGHT, float(swing)))
+
+    def pattern_time(self, x: float) -> float:
+        """The pattern tick-time sounding at tick-time `x` (unswung)."""
+        return unwarp_switching(x, self.swing, self.swing_next, self.swing_at)
+
     def set_quantize(self, name: str) -> None:
         """'tick', 'beat' or 'bar': where published Patterns take over."""
         self.quantum = check_quantize(name)
@@ -152,10 +169,13 @@ class Transport:
             if not self.playing:
                 self.pos = 0
             self.origin = self.pos - (tick + late_s * self.bpm * PPQN / 60.0) * self.spt
+            self.swing = self.swing_next = self.req_swing
+            self.swing_at = NO_LIMIT
             self.catch_up_from = self.pos
             self._catch_up = 0.0 < late_s <= MAX_CATCH_UP
             if self._catch_up:
-                self.catch_up_from = min(self.pos, math.floor(self.origin + (tick - 0.5) * self.spt + 0.5))
+                x0 = warp_switching(tick - 0.5, self.swing, self.swing_next, self.swing_at)
+                self.catch_up_from = min(self.pos, math.floor(self.origin + x0 * self.spt + 0.5))
             self.cur = self._taken = self.req_pattern
             self.cur_from = -NO_LIMIT
             self.nxt = None
@@ -178,13 +198,21 @@ class Transport:
             self.bpm = bpm
             self.spt = samples_per_tick(bpm, self.sample_rate)
             self.origin = self.pos - 0.5 - x * self.spt
+        if self.req_swing != self.swing_next:
+            # `swing` plays before `swing_at`, `swing_next` from it; the last change stays on
+            # record (MIDI out reads it) until the next one
+            x = (self.pos - 0.5 - self.origin) / self.spt
+            if x >= self.swing_at or self.swing_at >= NO_LIMIT:
+                self.swing = self.swing_next
+                self.swing_at = next_line(x)
+            self.swing_next = self.req_swing  # a change still pending takes the newest value
         req = self.req_pattern
         if req is self._taken or req is None:
             return
         if self.cur is None:
             self.cur, self.cur_from, self._taken = req, -NO_LIMIT, req
             return
-        xa = (self.pos - 0.5 - self.origin) / self.spt
+        xa = self.pattern_time((self.pos - 0.5 - self.origin) / self.spt)
         if switch_begun(xa, self.nxt, self.switch_tick):
             return  # the pending switch has begun sounding: let it finish first
         self.nxt = req
@@ -210,15 +238,16 @@ class Transport:
             if cur is not None:
                 self._out = emit
                 scan(cur, self.threshold, self.mutes, self.spt, self.origin, self.catch_up_from, start,
-                     self._emit_late, self.cur_from, NO_LIMIT)
+                     self._emit_late, self.cur_from, NO_LIMIT, self.swing, self.swing_next, self.swing_at)
         if cur is not None:
             scan(cur, self.threshold, self.mutes, self.spt, self.origin, start, stop, emit,
-                 self.cur_from, self.switch_tick if nxt is not None else NO_LIMIT)
+                 self.cur_from, self.switch_tick if nxt is not None else NO_LIMIT,
+                 self.swing, self.swing_next, self.swing_at)
         if nxt is not None:
             scan(nxt, self.threshold, self.mutes, self.spt, self.origin, start, stop, emit,
-                 self.switch_tick, NO_LIMIT)
+                 self.switch_tick, NO_LIMIT, self.swing, self.swing_next, self.swing_at)
             # once every hit of `cur` before the switch tick has passed, `nxt` becomes `cur`
-            x_next = (stop - 0.5 - self.origin) / self.spt
+            x_next = self.pattern_time((stop - 0.5 - self.origin) / self.spt)
             if cur is None or x_next > self.switch_tick - 1 + cur.max_offset + EPS_TICKS:
                 self.cur, self.cur_from, self.nxt = nxt, self.switch_tick, None
                 self.switch_tick = NO_LIMIT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import bpm_value, number_in, number_list, positive_int, unit_value
+from ..argtypes import bpm_value, number_in, number_list, positive_int, swing_percent, unit_value
 from ..drum_map import DrumMap, default_drum_map, load_drum_map
 
 
@@ -28,4 +28,4 @@ def drum_map_from(args: argparse.Namespace) -> DrumMap:
     return load_drum_map(path) if path else default_drum_map()
 
 __all__ = ["add_drum_map_option", "add_reading_option", "bpm_value", "drum_map_from", "number_in", "number_list",
-           "positive_int", "unit_value"]
+           "positive_int", "swing_percent", "unit_value"]

@@ -10,7 +10,7 @@ import statistics
 import sys
 import time
 
-from .common import bpm_value, number_in, positive_int, unit_value
+from .common import bpm_value, number_in, positive_int, swing_percent, unit_value
 
 DESCRIPTION = (
     "Open the latent map of a model fullscreen and play the rhythm under the playback head "
@@ -128,7 +128,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the audio callback runs: its own process (default; the frame loop "
                         "cannot delay it) or a thread of the player (the earlier form)")
     g.add_argument("--quantize", choices=("tick", "beat", "bar"), default="tick",
-                   help="where a new rhythm takes over when the head moves (default tick)")
+                   help="where a new rhythm takes over when the head moves (default tick; X steps it)")
+    g.add_argument("--swing", type=swing_percent, default=50.0, metavar="PERCENT",
+                   help="where the off-beat 16ths sound, 50 (straight) to 75 (default 50; S / Shift+S)")
     g = p.add_argument_group("running unattended, tests and benchmarks")
     g.add_argument("--duration", type=_duration, metavar="SECONDS", help="quit after this many seconds")
     g.add_argument("--screenshot", metavar="FILE", help="save the last frame as an image (PNG) when quitting")
@@ -245,7 +247,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     startup["model_load_s"] = time.perf_counter() - t
     perf = Performance(n_instruments=model.drum_map.n_instruments, extent=grid.extent,
                        threshold=args.threshold, noise=args.noise, seed=args.seed, bpm=args.bpm,
-                       head=args.head, quantize=args.quantize)
+                       head=args.head, quantize=args.quantize, swing=args.swing)
     perf.listening = not args.silent
     pattern = model.decode_pattern(*perf.target(0))
 

@@ -7,7 +7,7 @@ import contextlib
 import math
 import sys
 
-from .common import bpm_value, number_in, positive_int, unit_value
+from .common import bpm_value, number_in, positive_int, swing_percent, unit_value
 
 DESCRIPTION = (
     "Render bars of the rhythm under a head position (or a path, one point per bar) through the "
@@ -55,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bpm", type=bpm_value, default=120.0, metavar="B", help="tempo, 40-300 (default 120)")
     p.add_argument("--threshold", type=unit_value, default=0.5, metavar="T",
                    help="onset probability a cell must exceed to play (default 0.5)")
+    p.add_argument("--swing", type=swing_percent, default=50.0, metavar="PERCENT",
+                   help="delay of the off-beat 16ths, 50 (straight) to 75 (default 50)")
     p.add_argument("--mute", action="append", default=[], metavar="INSTRUMENT",
                    help="leave an instrument out (repeatable), e.g. --mute hihat")
     p.add_argument("--kit", metavar="K", help="bundled kit name or a folder of samples (default 808)")
@@ -122,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     kit = load_kit(args.kit, dm.instruments, args.sample_rate, warn)
     if len(decoded) > bars:
         decoded = decoded[:bars]
-    blocks = render_blocks(decoded, bars, args.bpm, kit, threshold=args.threshold, mutes=mutes, loop=True)
+    blocks = render_blocks(decoded, bars, args.bpm, kit, threshold=args.threshold, mutes=mutes, loop=True,
+                           swing=args.swing / 100.0)
     try:
         written = write_wav_blocks(out, blocks, args.sample_rate, subtype)
     except (OSError, RuntimeError) as e:  # soundfile: LibsndfileError (a RuntimeError) / OSError
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.midi:
         per_bar = [decoded[k % len(decoded)] for k in range(bars)]
         mid = patterns_to_midi(per_bar, args.bpm, dm, threshold=args.threshold, channel=args.channel,
-                               mutes=mutes, meter=model.meter)
+                               mutes=mutes, meter=model.meter, swing=args.swing / 100.0)
         try:
             mid.save(args.midi)
         except OSError as e:

@@ -152,11 +152,12 @@ def hits_as_played(v: TransportView, start: int, stop: int) -> list[tuple[int, i
     if v.pattern is None:
         return []
     hi = _tick_bound(v.switch_tick) if v.next_pattern is not None else NO_LIMIT
+    swing = (v.swing, v.swing_next, v.swing_at)
     out = hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, v.sample_rate, start, stop, v.origin,
-                         _tick_bound(v.cur_from), hi)
+                         _tick_bound(v.cur_from), hi, *swing)
     if v.next_pattern is not None:
         out += hits_in_window(v.next_pattern, v.threshold, v.mutes, v.bpm, v.sample_rate, start, stop, v.origin,
-                              hi, NO_LIMIT)
+                              hi, NO_LIMIT, *swing)
         out.sort(key=lambda h: h[0])
     return out
 
@@ -230,7 +231,8 @@ class MidiScheduler:
             if self.config.notes_on and v.pattern is not None and v.catch_up_from < top:
                 t = self._time_of(top, v.sample_rate)
                 for _, inst, vel in hits_in_window(v.pattern, v.threshold, v.mutes, v.bpm, v.sample_rate,
-                                                   int(v.catch_up_from), top, v.origin):
+                                                   int(v.catch_up_from), top, v.origin, -NO_LIMIT, NO_LIMIT,
+                                                   v.swing, v.swing_next, v.swing_at):
                     self._note(t, inst, vel)
         else:
             self._committed = int(heard)

@@ -326,6 +326,7 @@ def patterns_to_midi(
     note_quarters: float = 0.125,
     mutes: Iterable[bool] | None = None,
     meter: Meter = METER_4_4,
+    swing: float = 0.5,
 ) -> mido.MidiFile:
     """A type-0 MIDI file of `patterns` played bar after bar (or at `bar_indices` of an
     `n_bars` loop): notes from the drum map, velocities 1-127, microtiming applied, the tempo,
@@ -333,7 +334,10 @@ def patterns_to_midi(
     on tick 0 of bar 0) is written at the loop's end, where it sounds when the loop repeats.
     `channel` is 1-16 (default: the drum map's, normally 10); note length in quarters. `bpm` is
     beats (24 ticks) a minute; the file gets the `meter`'s time signature (a 6/8 Pattern is two
-    bars of it) and the tempo of its quarter note."""
+    bars of it) and the tempo of its quarter note. `swing` 0.5..0.75 places the hits as the
+    audio plays them (rvae_visual.swing)."""
+    from ..swing import warp
+
     dm = drum_map or default_drum_map()
     ch = (channel if channel is not None else dm.channel) - 1
     if not 0 <= ch <= 15:
@@ -353,7 +357,7 @@ def patterns_to_midi(
         for h in pat.hits(threshold):
             if muted[h.instrument]:
                 continue
-            pos = (bar * TICKS_PER_BAR + h.tick + h.offset) * file_per_tick
+            pos = warp(bar * TICKS_PER_BAR + h.tick + h.offset, swing) * file_per_tick
             start = int(round(pos))
             if start < 0:
                 start += loop

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..controls import GLOW_MAX
 from ..pattern import TICKS_PER_BAR
+from ..swing import unwarp
 from ..session.conductor import Conductor
 from ..session.library import Loaded
 from .audience import AudienceWindow
@@ -216,6 +217,7 @@ class App:
     def draw(self, surface: Any, position: float, now: float) -> list | None:
         """Draw the frame for transport position `position` (ticks heard now); returns the
         screen rects that changed, or None when the whole screen must be shown."""
+        position = unwarp(position, self.conductor.perf.swing / 100.0)  # the map lights a hit when it sounds
         self._tick = int(math.floor(position)) % TICKS_PER_BAR
         self._bar = int(math.floor(position / TICKS_PER_BAR))
         view, landmarks = self._ui(self.library.current)
@@ -252,7 +254,7 @@ class App:
         minute = getattr(e, "underflows_last_minute", None)
         recent, flash = self._underflow_watch.update(underflows, self.clock())
         return HudState(
-            threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm, quantize=p.quantize,
+            threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm, quantize=p.quantize, swing=p.swing,
             playing=p.playing, listening=p.listening, instruments=lib.current.instruments,
             mutes=p.mutes, latched=tuple(p.latched), bar=self._bar, tick=self._tick, head=p.head,
             model_name=lib.current.name, kit_name=lib.kit_name,

@@ -36,6 +36,7 @@ class HudState:
     seed: int = 0
     bpm: float = 120.0
     quantize: str = "tick"
+    swing: float = 50.0  # percent
     playing: bool = True
     listening: bool = True
     instruments: tuple[str, ...] = ("kick", "snare", "hihat")
@@ -245,7 +246,8 @@ class Hud:
         line(f"model  {st.model_name}")
         line(f"kit    {st.kit_name}")
         state = "playing" if st.playing else "stopped"
-        line(f"{st.bpm:.0f} BPM  {state}  q {st.quantize}", HUD_TEXT if st.playing else HUD_WARN)
+        swing = f"  swing {st.swing:.0f}%" if st.swing > 50.0 else ""
+        line(f"{st.bpm:.0f} BPM  {state}  q {st.quantize}{swing}", HUD_TEXT if st.playing else HUD_WARN)
         line(f"bar {st.bar + 1}  tick {st.tick:2d}", HUD_TEXT)
         line(f"head {st.head[0]:+.2f} {st.head[1]:+.2f}  {'heard' if st.listening else 'silent'}",
              HUD_TEXT if st.listening else HUD_WARN)
