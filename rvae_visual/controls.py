@@ -51,6 +51,7 @@ MUTE_KEYS = "qwe"  # hold to mute the first three instruments (Shift latches)
 SWING_MIN = 50.0  # swing: where in its 8th note the second 16th sounds, percent; 50 is straight
 SWING_MAX = 75.0  # the 8th split 3:1 (dotted 16th + 32nd); 66.7 is triplet swing
 SWING_STEP = 2.0
+TRIM = 0.5  # a drum's threshold_<name> moves its own threshold this far either side of the global one
 QUANTIZE = ("tick", "beat", "bar")  # where a new pattern takes over; `quantize` is the index
 TAP_RESET_S = 2.0  # a tap this long after the last one starts a new count (slower than 30 BPM)
 TAPS_KEPT = 5  # the tempo is the median of the last four intervals
@@ -183,6 +184,8 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
         Control("next_quantize", TRIGGER, "quantize tick -> beat -> bar -> tick"),
     ]
     out += [Control(f"mute_{n}", TOGGLE, f"mute {n}", instrument=i) for i, n in enumerate(instruments)]
+    out += [Control(f"threshold_{n}", CONTINUOUS, f"{n}'s threshold, above (+) or below (-) the global one",
+                    -TRIM, TRIM, "from the threshold", instrument=i) for i, n in enumerate(instruments)]
     out += [
         Control("mute_all", TOGGLE, "mute everything"),
         Control("listen", TOGGLE, "head heard (1) or silent (0)", default=1.0),
@@ -276,6 +279,7 @@ class PerformanceState(Protocol):
     playing: bool
     latched: list[bool]
     held: list[bool]
+    trims: list[float]
 
     def move_head(self, z1: float, z2: float, now: float) -> None: ...
     def set_threshold(self, value: float) -> None: ...
@@ -284,6 +288,7 @@ class PerformanceState(Protocol):
     def tap(self, now: float) -> None: ...
     def set_quantize(self, name: str) -> None: ...
     def set_swing(self, percent: float) -> None: ...
+    def set_trim(self, instrument: int, value: float) -> None: ...
     def set_latch(self, instrument: int, on: bool) -> None: ...
     def hold_mute(self, instrument: int, down: bool) -> None: ...
     def toggle_playing(self) -> None: ...
@@ -316,6 +321,8 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
         state.set_swing(v)
     elif name == "quantize":
         state.set_quantize(QUANTIZE[int(control.snap(v))])
+    elif name.startswith("threshold_") and control.instrument is not None:
+        state.set_trim(control.instrument, v)
     elif control.instrument is not None:
         state.set_latch(control.instrument, v >= PRESSED)
     elif name == "mute_all":
@@ -352,6 +359,9 @@ def value_of(state: PerformanceState, control: Control) -> float | None:
         return float(QUANTIZE.index(state.quantize))
     if name == "swing":
         return float(state.swing)
+    if name.startswith("threshold_") and control.instrument is not None:
+        i = control.instrument
+        return float(state.trims[i]) if i < len(state.trims) else 0.0
     if control.instrument is not None:
         i = control.instrument
         return 1.0 if i < len(state.latched) and state.latched[i] else 0.0

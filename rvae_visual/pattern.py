@@ -10,7 +10,7 @@ bar b with offset o sounds at beat (b*96 + t + o) / 24 of the loop. A beat is a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Tuple, Union
 
 import numpy as np
 
@@ -145,11 +145,12 @@ class Pattern:
         z = np.zeros((n_instruments, TICKS_PER_BAR), np.float32)
         return cls(z, z, z)
 
-    def hit_mask(self, threshold: float = 0.5) -> np.ndarray:
-        """Boolean (instruments, 96): onset probability strictly above `threshold`."""
-        return self.onsets > threshold
+    def hit_mask(self, threshold: "Threshold" = 0.5) -> np.ndarray:
+        """Boolean (instruments, 96): onset probability strictly above `threshold` (one for all,
+        or one per instrument)."""
+        return self.onsets > threshold_array(threshold)
 
-    def hits(self, threshold: float = 0.5) -> list[Hit]:
+    def hits(self, threshold: "Threshold" = 0.5) -> list[Hit]:
         """Hits with onset probability > threshold, ordered by tick then instrument."""
         inst, tick = np.nonzero(self.hit_mask(threshold))
         order = np.lexsort((inst, tick))
@@ -194,3 +195,21 @@ def velocity_byte(v: float) -> int:
 def ms_per_tick(bpm: float) -> float:
     """Milliseconds in one tick at `bpm`."""
     return 60000.0 / (bpm * PPQN)
+
+
+Threshold = Union[float, Tuple[float, ...]]  # one onset threshold for all instruments, or one each
+
+
+def threshold_array(threshold: Threshold) -> "float | np.ndarray":
+    """`threshold` ready to compare with onsets whose last two axes are (instrument, tick or
+    row): the float itself, or the per-instrument values as an (instruments, 1) array."""
+    if isinstance(threshold, (int, float)):
+        return float(threshold)
+    return np.asarray(threshold, np.float32).reshape(-1, 1)
+
+
+def as_threshold(threshold: Threshold) -> Threshold:
+    """A float, or a tuple of floats (hashable: a cache key)."""
+    if isinstance(threshold, (int, float)):
+        return float(threshold)
+    return tuple(float(v) for v in threshold)

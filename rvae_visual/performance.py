@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, SWING_MAX, SWING_MIN, TAP_RESET_S, TAPS_KEPT
+from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, SWING_MAX, SWING_MIN, TAP_RESET_S, TAPS_KEPT, TRIM
 
 TRAIL_SECONDS = 3.0
 TRAIL_MAX_POINTS = 2048
@@ -67,6 +67,7 @@ class Performance:
         self._normals: dict[tuple[int, int], tuple[float, float]] = {}
         self.held = [False] * self.n_instruments
         self.latched = [False] * self.n_instruments
+        self.trims = [0.0] * self.n_instruments  # per-drum threshold, from the global one
         self.mute_all = False
         self.quantize = "tick"
         self.swing = SWING_MIN  # percent
@@ -133,6 +134,19 @@ class Performance:
         """Onset probability above which a hit is heard and shown, clamped to 0..1."""
         self.threshold = _clamp(float(value), 0.0, 1.0)
 
+    def set_trim(self, instrument: int, value: float) -> None:
+        """Instrument `instrument`'s own threshold as an offset from the global one, -TRIM..TRIM."""
+        if 0 <= instrument < self.n_instruments:
+            self.trims[instrument] = _clamp(float(value), -TRIM, TRIM)
+
+    @property
+    def thresholds(self) -> float | tuple[float, ...]:
+        """What decides a hit: the global threshold, or one per instrument (0..1 each) when a
+        drum's own threshold is moved."""
+        if not any(self.trims):
+            return self.threshold
+        return tuple(_clamp(self.threshold + t, 0.0, 1.0) for t in self.trims)
+
     def set_noise(self, value: float) -> None:
         """Standard deviation of the per-bar jitter of the head, latent units, 0..NOISE_MAX."""
         self.noise = _clamp(float(value), 0.0, NOISE_MAX)
@@ -197,6 +211,7 @@ class Performance:
             self.n_instruments = int(n_instruments)
             self.held = [False] * self.n_instruments
             self.latched = [False] * self.n_instruments
+            self.trims = [0.0] * self.n_instruments
 
     # -- transport --------------------------------------------------------------------------------
     def set_tempo(self, bpm: float) -> None:

@@ -285,3 +285,14 @@ def test_swing_changed_while_playing_plays_each_hit_once_at_its_swung_place(bloc
                 want.append(pos)
     assert got == sorted(want)
     assert len(changes) > 10 and len(got) > 100
+
+
+def test_a_threshold_per_instrument_decides_each_drums_hits():
+    p = pattern([(0, 0, 1.0, 0.0), (1, 24, 1.0, 0.0), (2, 48, 1.0, 0.0)], prob=0.6)
+    assert [i for _, i, _ in hits_in_window(p, 0.5, (False,) * 3, 120.0, SR, 0, 96000)] == [0, 1, 2]
+    assert [i for _, i, _ in hits_in_window(p, (0.5, 0.7, 0.55), (False,) * 3, 120.0, SR, 0, 96000)] == [0, 2]
+    assert [h.instrument for h in p.hits((0.7, 0.5, 0.7))] == [1]
+    t = Transport(SR, 120.0, threshold=(0.7, 0.5, 0.5))
+    t.request_pattern(p)
+    t.request_playing(True)
+    assert [i for _, i, _ in run(t, 128, 750)] == [1, 2]

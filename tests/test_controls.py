@@ -17,10 +17,12 @@ FOUR = DrumMap("four", ("kick", "snare", "hihat", "tom"), (36, 38, 42, 45),
                ((35, 36), (38, 40), (42, 44, 46), (41, 43, 45, 47)))
 
 
-def test_a_vocabulary_has_a_mute_for_every_instrument_of_its_drum_map():
+def test_a_vocabulary_has_a_mute_and_a_threshold_for_every_instrument_of_its_drum_map():
     v = ctl.vocabulary(FOUR.instruments)
     assert [c.name for c in v.controls if c.instrument is not None] == \
-        ["mute_kick", "mute_snare", "mute_hihat", "mute_tom"]
+        ["mute_kick", "mute_snare", "mute_hihat", "mute_tom",
+         "threshold_kick", "threshold_snare", "threshold_hihat", "threshold_tom"]
+    assert v["threshold_tom"].instrument == 3 and (v["threshold_tom"].lo, v["threshold_tom"].hi) == (-0.5, 0.5)
     assert v["mute_tom"].instrument == 3 and v["mute_tom"].kind == ctl.TOGGLE
     assert "mute_tom" in all_actions(FOUR.instruments) and "mute_tom" not in all_actions()
     assert "quit" in v and "quit" not in v.bindable()  # window controls are not for controllers

@@ -300,3 +300,42 @@ def test_swing_turned_while_playing_on_jack_midi_out_equals_the_audio(jack_serve
     midi_gaps = nearest(np.diff(midi_hat) / tick_s)
     k = min(len(midi_gaps), len(gaps)) - 2
     assert k > 30 and midi_gaps[:k] == nearest(gaps)[:k]
+
+
+def test_a_drums_own_threshold_thins_that_drum_in_the_audio_process_and_midi_out(jack_server):
+    """Per-drum thresholds go to the audio process as a tuple: hats at probability 0.6 stop at a
+    hat threshold of 0.7 while kicks at 0.6 play on under the global 0.5, on the real stream,
+    and MIDI out leaves the same hats out."""
+    from rvae_visual.audio.engine import AudioEngine
+
+    bpm = 300.0
+    engine = AudioEngine(kit="acoustic", bpm=bpm, device="system", jack_client_name="rvae-trim-live")
+    sent: list[list[int]] = []
+    cfg = NoteOutConfig(notes=(36, 38, 42), channels=(9, 9, 9))
+    sched = MidiScheduler(engine_view(engine, through_audio_graph=True), lambda m: sent.append(list(m)), cfg)
+    on = np.zeros((3, 96), np.float32)
+    on[0, ::24] = 0.6
+    on[2, 12::24] = 0.6
+    pat = Pattern(on, np.full((3, 96), 0.8, np.float32), np.zeros((3, 96), np.float32))
+    bar_s = 96 * samples_per_tick(bpm, 48000) / 48000
+    try:
+        engine.publish(pat)
+        engine.start()
+        assert not engine.silent, engine.status
+        sched.start()
+        time.sleep(1.5 * bar_s)
+        engine.set_threshold((0.5, 0.5, 0.7))
+        time.sleep(0.2)
+        mark = len(engine.drain_played())
+        time.sleep(2 * bar_s)
+        engine.set_playing(False)
+        time.sleep(0.3)
+        after = engine.drain_played()
+    finally:
+        sched.close()
+        engine.close()
+    assert mark > 4
+    assert len(after) >= 6 and {i for _, i, _ in after} == {0}  # kicks only
+    note_of = {36: 0, 38: 1, 42: 2}
+    midi = [note_of[m[1]] for m in sent if (m[0] & 0xF0) == 0x90 and m[2] > 0]
+    assert midi[-len(after):] == [0] * len(after) and 2 in midi  # hats before, none after

@@ -422,3 +422,27 @@ def test_s_turns_the_swing_for_the_engine_and_the_map_lights_hits_when_they_soun
     assert app._tick == 6
     app.draw(app.window.surface, 6.2, 0.0)
     assert app._tick == 4  # 6.2 heard = pattern tick 4.84
+
+
+def test_a_drums_own_threshold_reaches_the_engine_the_map_and_the_hud(pg, model):
+    app, engine = make_app(pg, model)
+    app.step()
+    assert engine.last("threshold") == 0.5
+    c = app.conductor
+    c.apply("threshold_hihat", 0.3)
+    c.apply("threshold_kick", -0.1)
+    app.step()
+    assert engine.last("threshold") == pytest.approx((0.4, 0.5, 0.8))
+    assert app.view.threshold == pytest.approx((0.4, 0.5, 0.8))
+    st = app.hud_state()
+    assert st.threshold == 0.5 and st.trims == pytest.approx((-0.1, 0.0, 0.3))
+    from rvae_visual.render.hud import trim_text
+    assert trim_text(st.instruments, st.trims) == "kick -0.10  hihat +0.30"
+    c.apply("threshold", 0.6)  # the global knob moves every drum's threshold with it
+    app.step()
+    assert engine.last("threshold") == pytest.approx((0.5, 0.6, 0.9))
+    assert c.value_of("threshold_hihat") == pytest.approx(0.3)
+    c.apply("threshold_hihat", 0.0)
+    c.apply("threshold_kick", 0.0)
+    app.step()
+    assert engine.last("threshold") == 0.6  # back to one threshold for all

@@ -256,3 +256,11 @@ def test_the_two_pass_map_equals_one_scale_with_the_overlay_on_top(dummy_display
     assert (picture is not None) == (topology or geom.side >= 360)
     a, b = pygame.surfarray.array2d(got), pygame.surfarray.array2d(want)
     assert np.array_equal(a, b), f"{int((a != b).sum())} pixels differ"
+
+
+def test_the_map_lights_each_drum_by_its_own_threshold():
+    onsets = np.full((4, 4, 3, 96), 0.6, np.float32)
+    one = tick_frames(onsets, 0.5)[0]
+    each = tick_frames(onsets, (0.5, 0.7, 0.5))[0]  # (x = col*3 + inst, y)
+    assert one[1::3].any(axis=-1).all() and not each[1::3].any()  # the snare stripes go dark
+    assert np.array_equal(each[0::3], one[0::3]) and np.array_equal(each[2::3], one[2::3])

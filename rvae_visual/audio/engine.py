@@ -86,7 +86,7 @@ class AudioEngine:
 
     def __init__(self, kit: str | None = None, bpm: float = 120.0, device: str | int | None = None,
                  blocksize: int = 0, latency: float | str | None = None, quantize: str = "tick",
-                 sample_rate: int | None = None, threshold: float = 0.5,
+                 sample_rate: int | None = None, threshold: float | tuple[float, ...] = 0.5,
                  instruments: Sequence[str] = DEFAULT_INSTRUMENTS,
                  warn: Callable[[str], None] | None = None,
                  jack_client_name: str = JACK_CLIENT_NAME, mode: str | None = None) -> None:
@@ -98,7 +98,7 @@ class AudioEngine:
         self._quantize = quantize
         check_quantize(quantize)
         self._requested_rate = sample_rate
-        self._threshold = float(threshold)
+        self._threshold = threshold if isinstance(threshold, tuple) else float(threshold)
         self._swing = 0.5
         self.instruments = tuple(instruments)
         self._mutes = mutes_tuple((), len(self.instruments))
@@ -195,14 +195,17 @@ class AudioEngine:
             self._apply("bpm", v)
 
     @property
-    def threshold(self) -> float:
-        """Onset probability a cell must exceed to play."""
+    def threshold(self) -> float | tuple[float, ...]:
+        """Onset probability a cell must exceed to play: one for all, or one per instrument."""
         return self._threshold
 
-    def set_threshold(self, t: float) -> None:
-        """Onset threshold 0..1, from the next block."""
+    def set_threshold(self, t: float | Sequence[float]) -> None:
+        """Onset threshold 0..1 (or one per instrument), from the next block."""
         with self._lock:
-            self._threshold = min(1.0, max(0.0, float(t)))
+            if isinstance(t, (int, float)):
+                self._threshold = min(1.0, max(0.0, float(t)))
+            else:
+                self._threshold = tuple(min(1.0, max(0.0, float(v))) for v in t)
             self._apply("threshold", self._threshold)
 
     @property

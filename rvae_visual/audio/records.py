@@ -111,7 +111,7 @@ class TransportView:
 
     playing: bool
     pattern: Pattern | None
-    threshold: float
+    threshold: float | tuple[float, ...]  # one for all instruments, or one each
     mutes: tuple[bool, ...]
     bpm: float
     origin: float

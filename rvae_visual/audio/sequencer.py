@@ -101,7 +101,7 @@ def sample_at(x: float, spt: float, origin: float) -> int:
 
 def scan(
     cp: CompiledPattern,
-    threshold: float,
+    threshold: float | tuple[float, ...],
     mutes: Sequence[bool],
     spt: float,
     origin: float,
@@ -117,6 +117,7 @@ def scan(
     """Call emit(sample, instrument, velocity) for each hit starting in [start, stop) samples,
     in time order; only hits whose bar tick (b*96 + t) lies in [tick_lo, tick_hi) count.
     Hits sound swung by `swing` (rvae_visual.swing), by `swing_next` from tick-time `swing_at`.
+    `threshold` is one for all instruments or a tuple with one each.
 
     `spt` is samples per tick; allocates no containers (audio-thread safe)."""
     xs = cp.xs
@@ -135,14 +136,21 @@ def scan(
     insts = cp.insts
     probs = cp.probs
     n_mutes = len(mutes)
+    each: tuple[float, ...] | None = None
+    thr = 1.0
+    if isinstance(threshold, tuple):
+        each = threshold
+    else:
+        thr = float(threshold)
+    n_each = len(each) if each is not None else 0
     for b in range(b_first, b_last + 1):
         base = b * TICKS_PER_BAR
         lo = bisect_left(xs, xa - base)
         hi = bisect_left(xs, xb - base)
         for i in range(lo, hi):
-            if probs[i] <= threshold:
-                continue
             inst = insts[i]
+            if probs[i] <= (each[inst] if each is not None and inst < n_each else thr):
+                continue
             if inst < n_mutes and mutes[inst]:
                 continue
             bar_tick = base + ticks[i]
@@ -172,7 +180,7 @@ def _compiled(pattern: Pattern) -> CompiledPattern:
 
 def hits_in_window(
     pattern: Pattern,
-    threshold: float,
+    threshold: float | tuple[float, ...],
     mutes: Sequence[bool],
     bpm: float,
     sample_rate: int,

@@ -66,7 +66,7 @@ class Transport:
     """Sequencer state for one stream. Requests: `request_*` (any thread); `advance` (audio)."""
 
     def __init__(self, sample_rate: int, bpm: float = 120.0, quantize: str = "tick",
-                 threshold: float = 0.5, mutes: Sequence[bool] = ()) -> None:
+                 threshold: float | tuple[float, ...] = 0.5, mutes: Sequence[bool] = ()) -> None:
         self.sample_rate = int(sample_rate)
         # --- requests, written by the main thread
         self.req_bpm = check_bpm(bpm)
@@ -75,7 +75,7 @@ class Transport:
         self.req_run: tuple[int, bool, float, float | None] = (0, False, 0.0, None)
         self.req_pattern: CompiledPattern | None = None
         self.quantum = check_quantize(quantize)
-        self.threshold = float(threshold)
+        self.threshold = threshold if isinstance(threshold, tuple) else float(threshold)  # or one per instrument
         self.mutes: tuple[bool, ...] = tuple(bool(m) for m in mutes)
         self.req_swing = STRAIGHT
         # --- audio-thread state

@@ -157,7 +157,7 @@ class App:
 
     def _activated(self, loaded: Loaded) -> None:
         view = self._ui(loaded)[0]
-        view.set_threshold(self.conductor.perf.threshold)
+        view.set_threshold(self.conductor.perf.thresholds)
         if self.look is not None:
             view.set_look(self.look)
         view.topology = self.topology
@@ -221,7 +221,7 @@ class App:
         self._tick = int(math.floor(position)) % TICKS_PER_BAR
         self._bar = int(math.floor(position / TICKS_PER_BAR))
         view, landmarks = self._ui(self.library.current)
-        view.set_threshold(self.conductor.perf.threshold)
+        view.set_threshold(self.conductor.perf.thresholds)
         return self.painter.paint(surface, self.library.extent, view, landmarks if self.show_landmarks else None,
                                   self.conductor.perf, self._bar, self._tick, now, self.hud, self.hud_state())
 
@@ -254,7 +254,8 @@ class App:
         minute = getattr(e, "underflows_last_minute", None)
         recent, flash = self._underflow_watch.update(underflows, self.clock())
         return HudState(
-            threshold=p.threshold, noise=p.noise, seed=p.seed, bpm=p.bpm, quantize=p.quantize, swing=p.swing,
+            threshold=p.threshold, thresholds=p.thresholds, trims=tuple(p.trims), noise=p.noise, seed=p.seed,
+            bpm=p.bpm, quantize=p.quantize, swing=p.swing,
             playing=p.playing, listening=p.listening, instruments=lib.current.instruments,
             mutes=p.mutes, latched=tuple(p.latched), bar=self._bar, tick=self._tick, head=p.head,
             model_name=lib.current.name, kit_name=lib.kit_name,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from ..controls import NOISE_MAX, vocabulary
-from ..pattern import TICKS_PER_BAR, Pattern
+from ..pattern import TICKS_PER_BAR, Pattern, Threshold, threshold_array
 from .colors import (HUD_ALERT, HUD_DIM, HUD_PANEL, HUD_TEXT, HUD_WARN, KNOB_ARC, KNOB_FACE,
                      instrument_colors)
 from .mapview import MapGeometry
@@ -31,6 +31,8 @@ class HudState:
     """What the HUD shows this frame (plain values, filled in by the app)."""
 
     threshold: float = 0.5
+    thresholds: Threshold = 0.5  # what decides a hit: `threshold`, or one per instrument
+    trims: tuple[float, ...] = ()  # each drum's own threshold, from the global one
     noise: float = 0.0
     noise_max: float = NOISE_MAX
     seed: int = 0
@@ -103,7 +105,7 @@ def knob_angle(value: float) -> float:
     return math.radians(225.0 - 270.0 * v)
 
 
-def strip_image(pattern: Pattern, threshold: float, mutes: tuple[bool, ...]) -> np.ndarray:
+def strip_image(pattern: Pattern, threshold: Threshold, mutes: tuple[bool, ...]) -> np.ndarray:
     """The pattern as a (96, I, 3) uint8 image in surfarray (x, y) order.
 
     Hits above threshold in the instrument colour scaled by velocity (at least a third, so soft
@@ -111,7 +113,7 @@ def strip_image(pattern: Pattern, threshold: float, mutes: tuple[bool, ...]) -> 
     on = pattern.onsets
     n_inst = on.shape[0]
     col = instrument_colors(n_inst).astype(np.float32)  # (I, 3)
-    lit = on > threshold
+    lit = on > threshold_array(threshold)
     bright = np.where(lit, 0.33 + 0.67 * np.clip(pattern.velocities, 0, 1), 0.0)
     if len(mutes) == n_inst:
         bright = bright * np.where(np.asarray(mutes, bool), 0.25, 1.0)[:, None]
@@ -251,6 +253,9 @@ class Hud:
         line(f"bar {st.bar + 1}  tick {st.tick:2d}", HUD_TEXT)
         line(f"head {st.head[0]:+.2f} {st.head[1]:+.2f}  {'heard' if st.listening else 'silent'}",
              HUD_TEXT if st.listening else HUD_WARN)
+        trims = trim_text(st.instruments, st.trims)
+        if trims:
+            line(f"own threshold  {trims}", HUD_WARN)
         muted = mute_text(st.instruments, st.mutes, st.latched)
         line(f"mute  {muted or '-'}", HUD_WARN if muted else HUD_DIM)
         uf_color = HUD_ALERT if st.underflows_recent else HUD_DIM
@@ -285,9 +290,9 @@ class Hud:
             n_inst = st.pattern.n_instruments
             sw = max(TICKS_PER_BAR, (inner_w // TICKS_PER_BAR) * TICKS_PER_BAR)
             sh = max(6, lh // 2) * n_inst
-            key = (st.threshold, st.mutes)
+            key = (st.thresholds, st.mutes)
             if self._strip is None or key != self._strip_key or st.pattern is not self._strip_pattern:
-                img = strip_image(st.pattern, st.threshold, st.mutes)
+                img = strip_image(st.pattern, st.thresholds, st.mutes)
                 if self._strip is None or self._strip.get_size() != img.shape[:2]:
                     self._strip = pygame.Surface(img.shape[:2], depth=32)
                 pygame.surfarray.blit_array(self._strip, img)
@@ -355,6 +360,11 @@ class Hud:
         panel = self._help[2]
         box = panel.get_rect(center=(geom.width // 2, geom.height // 2))
         surface.blit(panel, box.topleft)
+
+def trim_text(instruments: tuple[str, ...], trims: tuple[float, ...]) -> str:
+    """The drums whose own threshold is moved, e.g. "kick -0.10  hihat +0.25" ("" if none)."""
+    return "  ".join(f"{n} {t:+.2f}" for n, t in zip(instruments, trims) if t)
+
 
 def wrap_to_width(text: str, width_px: int, measure: Callable[[str], int]) -> list[str]:
     """Split `text` into lines no wider than `width_px` pixels as `measure` (e.g. a font's

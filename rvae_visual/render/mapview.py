@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..pattern import TICKS_PER_BAR
+from ..pattern import TICKS_PER_BAR, Threshold, as_threshold, threshold_array
 from .colors import BACKGROUND, instrument_colors
 
 if TYPE_CHECKING:  # pygame is imported by the functions that draw
@@ -87,7 +87,7 @@ class MapGeometry:
         return ((z1 + self.extent) / span, (z2 + self.extent) / span)
 
 
-def tick_frames(onsets: np.ndarray, threshold: float, colors: np.ndarray | None = None) -> np.ndarray:
+def tick_frames(onsets: np.ndarray, threshold: Threshold, colors: np.ndarray | None = None) -> np.ndarray:
     """All 96 frames of the map as small RGB images, (96, n*I, n, 3) uint8 in surfarray (x, y) order.
 
     `onsets` is the grid's (n, n, I, 96) onset probability (row 0 = top). Pixel x = col*I + i,
@@ -119,7 +119,7 @@ class MapLook:
         return MapLook(glow_ticks=0, ghost=False)
 
 
-def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: float, look: MapLook,
+def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: Threshold, look: MapLook,
                 colors: np.ndarray | None = None, ticks: range | None = None) -> np.ndarray:
     """Frames of the map in `look`, (len(ticks), W, H, 3) uint8 in surfarray (x, y) order; all 96
     by default. W x H is n*I x n for "stripes", n x n*I for "rows".
@@ -137,13 +137,14 @@ def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: fl
     p = np.asarray(onsets, np.float32).transpose(3, 1, 2, 0)  # (tick, col, inst, row), a view
     v = None if velocities is None else np.asarray(velocities, np.float32).transpose(3, 1, 2, 0)
     want = range(TICKS_PER_BAR) if ticks is None else ticks
+    thr = threshold_array(threshold)  # against (..., inst, row)
     g = max(0, int(look.glow_ticks))
     levels: dict[int, np.ndarray] = {}  # only the ticks the wanted frames need
 
     def level(t: int) -> np.ndarray:
         got = levels.get(t)
         if got is None:
-            hit_t = p[t] > threshold
+            hit_t = p[t] > thr
             if v is None:
                 got = np.where(hit_t, p[t], np.float32(0.0))
             else:
@@ -159,7 +160,7 @@ def look_frames(onsets: np.ndarray, velocities: np.ndarray | None, threshold: fl
         out[j] = cur
     rgb = out[..., None] * col[None, None, :, None, :]  # (t, col, inst, row, rgb)
     if look.ghost:
-        plays = np.asarray((p > threshold).any(axis=0))  # (col, inst, row)
+        plays = np.asarray((p > thr).any(axis=0))  # (col, inst, row)
         ghost = np.where(plays[..., None], GHOST_LEVEL * col[None, :, None, :], np.float32(0.0))
         ghost = np.maximum(ghost, np.asarray(GHOST_BASE, np.float32))
         np.maximum(rgb, ghost[None], out=rgb)
@@ -174,12 +175,12 @@ EDGE_MIN = 0.08  # neighbours whose hits differ less than this (Jaccard distance
 EDGE_FULL = 0.3  # a boundary this strong or stronger is drawn at full brightness
 
 
-def boundaries(onsets: np.ndarray, threshold: float, min_distance: float = EDGE_MIN) -> tuple[np.ndarray, np.ndarray]:
+def boundaries(onsets: np.ndarray, threshold: Threshold, min_distance: float = EDGE_MIN) -> tuple[np.ndarray, np.ndarray]:
     """Where neighbouring points play clearly different rhythms: (right, down) float arrays of
     shapes (n, n-1) and (n-1, n), the Jaccard distance of the two points' hits (instrument and
     tick, a hit one tick off counting as the same), 0 where it is below `min_distance`.
     right[r, c] is the edge between (r, c) and (r, c+1); down[r, c] between (r, c) and (r+1, c)."""
-    hits = np.asarray(onsets) > threshold  # (row, col, inst, tick)
+    hits = np.asarray(onsets) > threshold_array(threshold)  # (row, col, inst, tick)
     near = hits | np.roll(hits, 1, axis=-1) | np.roll(hits, -1, axis=-1)
 
     def dist(a: np.ndarray, b: np.ndarray, a_near: np.ndarray, b_near: np.ndarray) -> np.ndarray:
@@ -212,7 +213,7 @@ class MapView:
     comes up (well under a millisecond), so neither a model swap nor dragging the threshold knob
     stalls a frame. `topology` draws the boundaries between rhythm regions over the map."""
 
-    def __init__(self, onsets: np.ndarray, threshold: float, extent: float = 3.0,
+    def __init__(self, onsets: np.ndarray, threshold: Threshold, extent: float = 3.0,
                  frames: np.ndarray | None = None, velocities: np.ndarray | None = None,
                  look: MapLook | None = None) -> None:
         self.onsets = np.asarray(onsets, np.float32)
@@ -220,15 +221,15 @@ class MapView:
         self.n = int(self.onsets.shape[0])
         self.n_instruments = int(self.onsets.shape[2])
         self.extent = float(extent)
-        self.threshold = float(threshold)
+        self.threshold: Threshold = as_threshold(threshold)
         self.look = look if look is not None else MapLook.plain()
         self.topology = False
         self._arrays = frames
         self._arrays_key = (self.threshold, self.look)
         self.frames: list[pygame.Surface | None] = [None] * TICKS_PER_BAR
-        self._built_for: list[tuple[float, MapLook] | None] = [None] * TICKS_PER_BAR
-        self._edges: tuple[float, tuple[np.ndarray, np.ndarray]] | None = None
-        self._overlays: dict[int, tuple[tuple[float, bool, int], tuple[pygame.Surface | None, list]]] = {}  # by map side
+        self._built_for: list[tuple[Threshold, MapLook] | None] = [None] * TICKS_PER_BAR
+        self._edges: tuple[Threshold, tuple[np.ndarray, np.ndarray]] | None = None
+        self._overlays: dict[int, tuple[tuple[Threshold, bool, int], tuple[pygame.Surface | None, list]]] = {}  # by map side
         self._strips: dict[tuple[int, int, int, int], tuple[pygame.Surface, pygame.Surface, list]] = {}
 
     def frame_array(self, tick: int) -> np.ndarray:
@@ -252,9 +253,9 @@ class MapView:
             self._built_for[tick] = key
         return s
 
-    def set_threshold(self, threshold: float) -> None:
-        """A new threshold: frames are rebuilt as their ticks come up."""
-        self.threshold = float(threshold)
+    def set_threshold(self, threshold: Threshold) -> None:
+        """A new threshold (one, or one per instrument): frames are rebuilt as their ticks come up."""
+        self.threshold = as_threshold(threshold)
 
     def set_look(self, look: MapLook) -> None:
         """A new look: frames are rebuilt as their ticks come up."""
