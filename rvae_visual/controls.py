@@ -188,6 +188,8 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
                     -TRIM, TRIM, "from the threshold", instrument=i) for i, n in enumerate(instruments)]
     out += [
         Control("mute_all", TOGGLE, "mute everything"),
+        Control("excursion", TOGGLE, "while held: head, noise and thresholds move for now, and snap back "
+                "on the next beat when let go"),
         Control("listen", TOGGLE, "head heard (1) or silent (0)", default=1.0),
         Control("start_stop", TRIGGER, "stop / start (from bar 1)"),
         Control("clear_trail", TRIGGER, "clear the head's trail"),
@@ -229,6 +231,8 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
                tuple(Key(k, f"mute_{n}", HOLD) for k, n in muted)),
         KeyRow(f"Shift+{letters}", "latch mute", tuple(Key(k, f"mute_{n}", FLIP, True) for k, n in muted)),
         KeyRow("R", "mute all on/off", (Key("r", "mute_all", FLIP, None),)),
+        KeyRow("V (hold)", "excursion: play around, snap back on the next beat when let go",
+               (Key("v", "excursion", HOLD, None),)),
         KeyRow("Up / Down", f"threshold +/- {THRESHOLD_STEP:g} (Shift {THRESHOLD_STEP * FINE:g})", tuple(step[:2])),
         KeyRow("Right / Left", f"noise +/- {NOISE_STEP:g} (Shift {NOISE_STEP * FINE:g})", tuple(step[2:])),
         KeyRow("N", "new noise seed", (Key("n", "new_seed", PRESS, None),)),
@@ -280,6 +284,7 @@ class PerformanceState(Protocol):
     latched: list[bool]
     held: list[bool]
     trims: list[float]
+    excursion_held: bool
 
     def move_head(self, z1: float, z2: float, now: float) -> None: ...
     def set_threshold(self, value: float) -> None: ...
@@ -289,6 +294,7 @@ class PerformanceState(Protocol):
     def set_quantize(self, name: str) -> None: ...
     def set_swing(self, percent: float) -> None: ...
     def set_trim(self, instrument: int, value: float) -> None: ...
+    def set_excursion(self, held: bool) -> None: ...
     def set_latch(self, instrument: int, on: bool) -> None: ...
     def hold_mute(self, instrument: int, down: bool) -> None: ...
     def toggle_playing(self) -> None: ...
@@ -327,6 +333,8 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
         state.set_latch(control.instrument, v >= PRESSED)
     elif name == "mute_all":
         state.mute_all = v >= PRESSED
+    elif name == "excursion":
+        state.set_excursion(v >= PRESSED)
     elif name == "listen":
         state.listening = v >= PRESSED
     elif v >= PRESSED:
@@ -367,12 +375,17 @@ def value_of(state: PerformanceState, control: Control) -> float | None:
         return 1.0 if i < len(state.latched) and state.latched[i] else 0.0
     if name == "mute_all":
         return 1.0 if state.mute_all else 0.0
+    if name == "excursion":
+        return 1.0 if state.excursion_held else 0.0
     if name == "listen":
         return 1.0 if state.listening else 0.0
     return None
 
 
 def hold(state: PerformanceState, control: Control, down: bool) -> None:
-    """A held key on a per-instrument mute: muted while held, on top of its latch."""
+    """A held key: a per-instrument mute is muted while held, on top of its latch; any other
+    control (the excursion) is on while held."""
     if control.instrument is not None:
         state.hold_mute(control.instrument, down)
+    else:
+        apply(state, control, 1.0 if down else 0.0, 0.0)

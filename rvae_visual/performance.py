@@ -68,6 +68,9 @@ class Performance:
         self.held = [False] * self.n_instruments
         self.latched = [False] * self.n_instruments
         self.trims = [0.0] * self.n_instruments  # per-drum threshold, from the global one
+        self.excursion_held = False
+        # (head, noise, threshold, trims) to go back to once an excursion is let go
+        self.excursion: tuple[tuple[float, float], float, float, list[float]] | None = None
         self.mute_all = False
         self.quantize = "tick"
         self.swing = SWING_MIN  # percent
@@ -138,6 +141,26 @@ class Performance:
         """Instrument `instrument`'s own threshold as an offset from the global one, -TRIM..TRIM."""
         if 0 <= instrument < self.n_instruments:
             self.trims[instrument] = _clamp(float(value), -TRIM, TRIM)
+
+    def set_excursion(self, held: bool) -> None:
+        """Hold (True): what the head, noise and thresholds are now is kept, to go back to;
+        let go (False): `end_excursion` is due (the conductor calls it on the next beat)."""
+        if held and self.excursion is None:
+            self.excursion = (self.head, self.noise, self.threshold, list(self.trims))
+        self.excursion_held = bool(held)
+
+    def end_excursion(self, now: float | None = None) -> None:
+        """Back to what was kept when the excursion began (the head jumps there)."""
+        if self.excursion is None:
+            return
+        head, noise, threshold, trims = self.excursion
+        self.excursion = None
+        self.excursion_held = False
+        self.place_head(*head, now=now)
+        self.set_noise(noise)
+        self.set_threshold(threshold)
+        for i, t in enumerate(trims[: self.n_instruments]):
+            self.set_trim(i, t)
 
     @property
     def thresholds(self) -> float | tuple[float, ...]:

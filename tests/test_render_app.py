@@ -446,3 +446,53 @@ def test_a_drums_own_threshold_reaches_the_engine_the_map_and_the_hud(pg, model)
     c.apply("threshold_kick", 0.0)
     app.step()
     assert engine.last("threshold") == 0.6  # back to one threshold for all
+
+
+def test_holding_v_is_an_excursion_that_snaps_back_on_the_next_beat(pg, model):
+    """V held: head moves, noise and thresholds are for now; let go, they come back when the
+    next beat is due (not at once), and the pattern heard from that beat is the one before."""
+    app, engine = make_app(pg, model, head=(0.5, -0.5), position=10.0)
+    c, p = app.conductor, app.conductor.perf
+    app.step()
+    before = engine.published[-1]
+    key(pg, pg.K_v, uni="v")
+    app.step()
+    assert p.excursion_held
+    c.apply("head_x", 0.9)
+    c.apply("noise", 0.3)
+    c.apply("threshold", 0.8)
+    c.apply("threshold_snare", -0.2)
+    app.step()
+    assert p.head[0] > 2.0 and p.threshold == 0.8 and not same(engine.published[-1], before)
+    key(pg, pg.K_v, up=True, uni="v")
+    engine.fixed = 12.0  # heard tick-time 12: the next beat (24) is not due yet
+    app.step()
+    app.step()
+    assert p.threshold == 0.8 and p.excursion is not None  # still out until the beat
+    engine.fixed = 23.9  # the beat is within the lead: snap back
+    app.step()
+    assert p.head == pytest.approx((0.5, -0.5)) and p.noise == 0.0 and p.threshold == 0.5
+    assert p.trims == [0.0, 0.0, 0.0] and p.excursion is None
+    assert engine.last("threshold") == 0.5 and same(engine.published[-1], before)
+    assert app.hud_state().help_rows and any("V (hold)" in k for k, _ in app.hud_state().help_rows)
+
+
+def test_an_excursion_held_again_before_the_snap_goes_on(pg, model):
+    app, engine = make_app(pg, model, position=0.0)
+    c, p = app.conductor, app.conductor.perf
+    engine.fixed = 2.0
+    app.step()
+    c.apply("excursion", 1.0)  # a pad bound to `excursion`, momentary
+    c.apply("threshold", 0.7)
+    c.apply("excursion", 0.0)
+    app.step()
+    c.apply("excursion", 1.0)  # pressed again before the beat
+    engine.fixed = 30.0
+    app.step()
+    app.step()
+    assert p.threshold == 0.7 and p.excursion_held
+    c.apply("excursion", 0.0)
+    app.step()
+    engine.fixed = 47.9
+    app.step()
+    assert p.threshold == 0.5 and p.excursion is None

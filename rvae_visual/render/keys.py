@@ -27,7 +27,10 @@ def key_down(c: Conductor, ev: Any) -> None:
         return
     control = c.vocabulary[k.control]
     if k.action == ctl.HOLD:
-        ctl.hold(c.perf, control, True)
+        if control.instrument is not None:
+            ctl.hold(c.perf, control, True)
+        else:
+            c.apply(k.control, 1.0)
     elif k.action == ctl.FLIP:
         value = c.value_of(k.control)
         c.apply(k.control, 0.0 if (value or 0.0) >= ctl.PRESSED else 1.0)
@@ -41,7 +44,11 @@ def key_down(c: Conductor, ev: Any) -> None:
 
 
 def key_up(c: Conductor, ev: Any) -> None:
-    """A key released: only held mutes care."""
+    """A key released: only held keys (mutes, the excursion) care."""
     k, _ = _key(c, ev)
     if k is not None and k.action == ctl.HOLD:
-        ctl.hold(c.perf, c.vocabulary[k.control], False)
+        control = c.vocabulary[k.control]
+        if control.instrument is not None:
+            ctl.hold(c.perf, control, False)
+        else:
+            c.apply(k.control, 0.0)

@@ -75,6 +75,7 @@ class Conductor:
         self._published_key: tuple | None = None
         self._pattern: Pattern | None = None
         self.publishes = 0
+        self._snap_beat: int | None = None  # the beat an excursion let go snaps back on
         perf.resize_instruments(len(library.current.instruments))
         library.on_activate.append(self._activated)
 
@@ -183,8 +184,19 @@ class Conductor:
 
     def sync_at(self, position: float) -> None:
         """`sync_engine` for the bar whose pattern is due at heard tick-time `position` (the
-        next bar's once it is within `lead_ticks`)."""
-        self.sync_engine(int(math.floor((position + self.lead_ticks()) / TICKS_PER_BAR)))
+        next bar's once it is within `lead_ticks`); an excursion let go snaps back when the
+        next beat is that close."""
+        ahead = position + self.lead_ticks()
+        p = self.perf
+        if p.excursion is not None and not p.excursion_held:
+            if self._snap_beat is None:
+                self._snap_beat = math.floor(ahead / PPQN) + 1
+            elif ahead >= self._snap_beat * PPQN or not p.playing:
+                p.end_excursion(self.now)
+                self._snap_beat = None
+        else:
+            self._snap_beat = None  # held again before the snap: it goes on
+        self.sync_engine(int(math.floor(ahead / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:
         """Push what changed in the performance state to the engine; decode the head if needed."""
