@@ -36,6 +36,7 @@ from .records import C_BLOCKS, RINGS_BYTES, Rings
 
 START_TIMEOUT = 30.0  # seconds for the audio process to open its stream
 WATCH_S = 0.25  # how often the watch looks at the block count
+LOCATE_WAIT_S = 1.0  # seconds a reopened stream gets to take up the locate before it is heard
 STALL_S = 1.0  # no block for this long: the stream is lost
 RETRY_S = 1.0  # first wait before a new audio process is tried (doubling)
 RETRY_MAX_S = 5.0
@@ -218,9 +219,22 @@ class ProcessEngine(AudioEngine):
                                 ("mutes", self._mutes), ("quantize", self._quantize), ("swing", self._swing)):
                 if value is not None:
                     self._conn.send((what, value))
-            self._conn.send(("locate", (pos, at)) if self._playing else ("playing", False))
+            rings = Rings(self._map)
+            first = rings.last_block()
+            run0 = first.run if first is not None else 0
+            playing = self._playing
+            self._conn.send(("locate", (pos, at)) if playing else ("playing", False))
+        # the silent clock goes on being heard until the new stream plays from the locate
+        # (before it, the new stream counts from its own start); setters reach both meanwhile
+        deadline = time.monotonic() + LOCATE_WAIT_S
+        while playing and time.monotonic() < deadline:
+            row = rings.last_block()
+            if row is not None and row.run > run0:
+                break
+            time.sleep(0.005)
+        with self._lock:
             self._take_info(info)
-            self._rings = Rings(self._map)
+            self._rings = rings
             self._local = None
             took = at - (self._lost_since or at)
             self._lost_since = None
@@ -247,8 +261,7 @@ class ProcessEngine(AudioEngine):
     def _apply(self, what: str, value: Any) -> None:
         local = self._local
         if local is not None:
-            local._apply(what, value)
-            return
+            local._apply(what, value)  # and to a reopened process while it takes over
         conn = self._conn
         if conn is None or self._dead:
             return  # before start: the config carries the mirror
