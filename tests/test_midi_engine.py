@@ -149,6 +149,19 @@ def test_stop_sends_all_notes_off_and_stop(live):
     assert bytes([0xB9, 123, 0]) in kinds
 
 
+def _at_velocity(onsets: np.ndarray, velocity: float = 0.8) -> Pattern:
+    """A Pattern of these onset probabilities, every cell at `velocity`, no microtiming."""
+    return Pattern(onsets, np.full(onsets.shape, velocity, np.float32), np.zeros(onsets.shape, np.float32))
+
+
+def _play(engine, sched: MidiScheduler, pattern: Pattern) -> None:
+    """Start the engine (on JACK, not silent) playing `pattern`, and MIDI out after it."""
+    engine.publish(pattern)
+    engine.start()
+    assert not engine.silent, engine.status
+    sched.start()
+
+
 def _eighths(inst: int, first_tick: int = 0) -> Pattern:
     on = np.zeros((3, 96), np.float32)
     vel = np.full((3, 96), 0.8, np.float32)
@@ -258,14 +271,10 @@ def test_swing_turned_while_playing_on_jack_midi_out_equals_the_audio(jack_serve
     on = np.zeros((3, 96), np.float32)
     on[2, ::6] = 1.0
     on[0, ::24] = 1.0  # a kick on each beat, so the note sequence has two voices to compare
-    hats = Pattern(on, np.full((3, 96), 0.8, np.float32), np.zeros((3, 96), np.float32))
     spt = samples_per_tick(bpm, 48000)
     bar_s = 96 * spt / 48000
     try:
-        engine.publish(hats)
-        engine.start()
-        assert not engine.silent, engine.status
-        sched.start()
+        _play(engine, sched, _at_velocity(on))
         time.sleep(1.3 * bar_s)
         engine.set_swing(0.75)
         time.sleep(1.7 * bar_s)
@@ -316,13 +325,9 @@ def test_a_drums_own_threshold_thins_that_drum_in_the_audio_process_and_midi_out
     on = np.zeros((3, 96), np.float32)
     on[0, ::24] = 0.6
     on[2, 12::24] = 0.6
-    pat = Pattern(on, np.full((3, 96), 0.8, np.float32), np.zeros((3, 96), np.float32))
     bar_s = 96 * samples_per_tick(bpm, 48000) / 48000
     try:
-        engine.publish(pat)
-        engine.start()
-        assert not engine.silent, engine.status
-        sched.start()
+        _play(engine, sched, _at_velocity(on))
         time.sleep(1.5 * bar_s)
         engine.set_threshold((0.5, 0.5, 0.7))
         time.sleep(0.2)
