@@ -162,6 +162,13 @@ def _play(engine, sched: MidiScheduler, pattern: Pattern) -> None:
     sched.start()
 
 
+def _stop_playing(engine) -> list[tuple[int, int, float]]:
+    """Stop, let the last hits sound, and return what the audio played since the last drain."""
+    engine.set_playing(False)
+    time.sleep(0.3)
+    return engine.drain_played()
+
+
 def _eighths(inst: int, first_tick: int = 0) -> Pattern:
     on = np.zeros((3, 96), np.float32)
     vel = np.full((3, 96), 0.8, np.float32)
@@ -192,9 +199,7 @@ def test_midi_out_plays_the_audios_hits_when_patterns_change_mid_bar(jack_server
             time.sleep((96 * 1.37 + 17 * k) * spt)  # lands anywhere in a bar, never on its line
             engine.publish(pat)
         time.sleep(96 * 2 * spt)
-        engine.set_playing(False)
-        time.sleep(0.3)
-        played = engine.drain_played()
+        played = _stop_playing(engine)
     finally:
         sched.close()
         engine.close()
@@ -280,9 +285,7 @@ def test_swing_turned_while_playing_on_jack_midi_out_equals_the_audio(jack_serve
         time.sleep(1.7 * bar_s)
         engine.set_swing(0.6)
         time.sleep(1.4 * bar_s)
-        engine.set_playing(False)
-        time.sleep(0.3)
-        played = engine.drain_played()
+        played = _stop_playing(engine)
     finally:
         sched.close()
         engine.close()
@@ -333,9 +336,7 @@ def test_a_drums_own_threshold_thins_that_drum_in_the_audio_process_and_midi_out
         time.sleep(0.2)
         mark = len(engine.drain_played())
         time.sleep(2 * bar_s)
-        engine.set_playing(False)
-        time.sleep(0.3)
-        after = engine.drain_played()
+        after = _stop_playing(engine)
     finally:
         sched.close()
         engine.close()
