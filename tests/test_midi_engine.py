@@ -345,3 +345,49 @@ def test_a_drums_own_threshold_thins_that_drum_in_the_audio_process_and_midi_out
     note_of = {36: 0, 38: 1, 42: 2}
     midi = [note_of[m[1]] for m in sent if (m[0] & 0xF0) == 0x90 and m[2] > 0]
     assert midi[-len(after):] == [0] * len(after) and 2 in midi  # hats before, none after
+
+
+def test_midi_out_equals_the_audio_through_tempo_changes_and_locates(jack_server):
+    """Tempo changed twice and two locates (a jump back, a jump into the middle of a bar) while
+    the real stream plays: MIDI out plays the audio's hits, hit for hit, and its notes leave
+    with the audio's gaps between them."""
+    from rvae_visual.audio.engine import AudioEngine
+
+    engine = AudioEngine(kit="acoustic", bpm=180.0, device="system", jack_client_name="rvae-tempo-live")
+    sent: list[tuple[list[int], float]] = []
+    cfg = NoteOutConfig(notes=(36, 38, 42), channels=(9, 9, 9))
+    sched = MidiScheduler(engine_view(engine, through_audio_graph=True),
+                          lambda m: sent.append((list(m), time.monotonic())), cfg)
+    on = np.zeros((3, 96), np.float32)
+    on[2, ::6] = 1.0
+    on[0, ::24] = 1.0
+    on[1, 36::48] = 1.0
+    try:
+        _play(engine, sched, _at_velocity(on))
+        time.sleep(1.2)
+        engine.set_bpm(240.0)
+        time.sleep(1.0)
+        engine.locate(40.0)
+        time.sleep(1.0)
+        engine.set_bpm(150.0)
+        time.sleep(1.0)
+        engine.locate(300.5)
+        time.sleep(1.2)
+        played = _stop_playing(engine)
+    finally:
+        sched.close()
+        engine.close()
+    note_of = {36: 0, 38: 1, 42: 2}
+    notes = [(note_of[m[1]], t) for m, t in sent if (m[0] & 0xF0) == 0x90 and m[2] > 0]
+    audio = [inst for _, inst, _ in played]
+    midi = [i for i, _ in notes]
+    assert len(audio) > 80 and {0, 1, 2} <= set(audio)
+    n = min(len(audio), len(midi))
+    assert abs(len(audio) - len(midi)) <= 2, (len(audio), len(midi))
+    assert midi[: n - 2] == audio[: n - 2], next(i for i in range(n) if midi[i] != audio[i])
+    # timing: the gaps between successive notes are the audio's gaps (within 3 ms; a jump may
+    # cost one late note a little more)
+    audio_gap = np.diff([s / 48000 for s, _, _ in played])[: n - 3]
+    midi_gap = np.diff([t for _, t in notes])[: n - 3]
+    off = np.abs(audio_gap - midi_gap)
+    assert np.median(off) < 0.001 and (off > 0.003).sum() <= 4, sorted(off)[-6:]

@@ -316,7 +316,7 @@ class AudioEngine:
                              self._threshold, self._mutes, bpm, row.pos - row.tick * spt, sr,
                              float(row.pos), at, row.run, float(row.run_start), float(row.catch_up_from),
                              cur_from, None if nxt is None else nxt.pattern, switch,
-                             row.swing, row.swing_next, row.swing_at)
+                             row.swing, row.swing_next, row.swing_at, float(row.pos + row.frames))
 
     def _patterns_as_played(self, row: BlockRecord) -> tuple[CompiledPattern | None, float, CompiledPattern | None, float]:
         """(pattern playing, tick-time it plays from, pattern taking over, tick-time it does) as

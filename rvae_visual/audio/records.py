@@ -127,6 +127,7 @@ class TransportView:
     swing: float = 0.5  # as the transport: `swing` before tick-time `swing_at`, `swing_next` from it
     swing_next: float = 0.5
     swing_at: float = float(1 << 62)
+    computed_to: float = float("inf")  # transport sample the audio has computed up to (its newest block's end)
 
 
 def _layout() -> tuple[list[tuple[str, type, tuple[int, ...]]], int]:

@@ -15,6 +15,7 @@ Time comes in through `TransportView`: which transport sample is heard at which
 from __future__ import annotations
 
 import heapq
+import math
 import itertools
 import os
 import threading
@@ -178,6 +179,7 @@ class MidiScheduler:
         self._playing = False
         self._run: int | None = None
         self._committed = 0  # transport samples before this are scheduled
+        self._mapping: tuple | None = None  # (run, origin, bpm, swing...) the last commit used
         self._clock_started = False
         self._clock_sent = False
         self._fit: ClockFit | None = None  # transport sample -> monotonic time
@@ -188,15 +190,17 @@ class MidiScheduler:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _push(self, t: float, msg: list[int]) -> list:
-        e = [t, next(self._seq), msg, True]
+    def _push(self, t: float, msg: list[int], pos: int | None = None) -> list:
+        """Schedule `msg` at time `t`; `pos`: the transport sample it stands for, if it may be
+        taken back (`_retract`)."""
+        e = [t, next(self._seq), msg, True, pos]
         heapq.heappush(self._heap, e)
         return e
 
     def _time_of(self, pos: float, sr: int) -> float:
         return self._fit.time_of(pos) + self.config.latency  # type: ignore[union-attr]
 
-    def _note(self, t: float, inst: int, vel: float) -> None:
+    def _note(self, t: float, inst: int, vel: float, pos: int | None = None) -> None:
         cfg = self.config
         if inst >= len(cfg.notes):
             return
@@ -206,8 +210,23 @@ class MidiScheduler:
         if prev is not None and prev[3] and prev[0] > t:
             prev[3] = False  # retriggered before its note-off: end it just before the new note
             self._push(t, [0x80 | ch, note, 0])
-        self._push(t, [0x90 | ch, note, velocity_byte(vel)])
-        self._offs[key] = self._push(t + cfg.length, [0x80 | ch, note, 0])
+        self._push(t, [0x90 | ch, note, velocity_byte(vel)], pos)
+        self._offs[key] = self._push(t + cfg.length, [0x80 | ch, note, 0], pos)
+
+    def _retract(self, v: TransportView) -> None:
+        """The audio's mapping from samples to ticks changed within one run (a tempo or swing
+        change, taken up at the audio's next block): notes and clock pulses committed for
+        samples it has not computed yet were placed by the old mapping; take them back and
+        commit those samples again."""
+        if not math.isfinite(v.computed_to):
+            return  # a source that does not say how far the audio is
+        redo = int(v.computed_to)
+        if redo >= self._committed:
+            return
+        for e in self._heap:
+            if e[3] and e[4] is not None and e[4] >= redo:
+                e[3] = False
+        self._committed = redo
 
     def _update_offset(self, v: TransportView) -> None:
         if self._fit is None or self._fit.sr != v.sample_rate:
@@ -242,13 +261,17 @@ class MidiScheduler:
         sr = v.sample_rate
         ahead = cfg.lookahead + max(0.0, -cfg.latency) + self.poll
         heard = v.heard_sample + (now - v.at) * sr
+        mapping = (v.run, v.origin, v.bpm, v.swing, v.swing_next, v.swing_at)
+        if self._mapping is not None and mapping != self._mapping and v.run == self._mapping[0]:
+            self._retract(v)
+        self._mapping = mapping
         horizon = int(heard + ahead * sr)
         start = self._committed
         if horizon <= start:
             return
         if cfg.notes_on and v.pattern is not None:
             for pos, inst, vel in hits_as_played(v, start, horizon):
-                self._note(self._time_of(pos, sr), inst, vel)
+                self._note(self._time_of(pos, sr), inst, vel, pos)
         if cfg.clock_out:
             for pos, k in clock_out.pulses_in_window(v.bpm, sr, v.origin, start, horizon):
                 t = self._time_of(pos, sr)
@@ -258,7 +281,7 @@ class MidiScheduler:
                     for m in clock_out.start_messages(k):
                         self._push(t, m)
                     self._clock_started = self._clock_sent = True
-                self._push(t, [clock_out.CLOCK])
+                self._push(t, [clock_out.CLOCK], pos)
         self._committed = horizon
 
     def _flush_stop(self, now: float, stop_clock: bool = True) -> None:
@@ -291,7 +314,7 @@ class MidiScheduler:
         heap = self._heap
         st = self.stats
         while heap and heap[0][0] <= now:
-            t, _, msg, alive = heapq.heappop(heap)
+            t, _, msg, alive, _ = heapq.heappop(heap)
             if not alive:
                 continue
             late = now - t
