@@ -221,7 +221,8 @@ class ProcessEngine(AudioEngine):
                     self._conn.send((what, value))
             rings = Rings(self._map)
             first = rings.last_block()
-            run0 = first.run if first is not None else 0
+            # its stream started playing from its config (run 1), the locate makes the next run
+            located = (first.run if first is not None else 1) + 1
             playing = self._playing
             self._conn.send(("locate", (pos, at)) if playing else ("playing", False))
         # the silent clock goes on being heard until the new stream plays from the locate
@@ -229,7 +230,7 @@ class ProcessEngine(AudioEngine):
         deadline = time.monotonic() + LOCATE_WAIT_S
         while playing and time.monotonic() < deadline:
             row = rings.last_block()
-            if row is not None and row.run > run0:
+            if row is not None and row.run >= located:
                 break
             time.sleep(0.005)
         with self._lock:
