@@ -40,6 +40,14 @@ LOCATE_WAIT_S = 1.0  # seconds a reopened stream gets to take up the locate befo
 STALL_S = 1.0  # no block for this long: the stream is lost
 RETRY_S = 1.0  # first wait before a new audio process is tried (doubling)
 RETRY_MAX_S = 5.0
+# what the audio side is told, by the names `_apply` sends and the engines keep as `_<name>`
+MIRRORED = ("pattern", "bpm", "threshold", "mutes", "quantize", "swing", "playing")
+
+
+def _take_mirror(engine: AudioEngine, values: dict[str, Any]) -> None:
+    """Give a not yet started engine the mirrored state `values` (see MIRRORED)."""
+    for name, value in values.items():
+        setattr(engine, "_" + name, value)
 
 
 def _shm_dir() -> str | None:
@@ -110,11 +118,9 @@ class ProcessEngine(AudioEngine):
             theirs.close()
         conn = Connection(ours.detach())
         with self._lock:
-            config = dict(kit=self._kit_spec, bpm=self._bpm, device=self.device, blocksize=self.blocksize,
-                          latency=self.latency, quantize=self._quantize, sample_rate=self._requested_rate,
-                          threshold=self._threshold, instruments=self.instruments,
-                          jack_client_name=self.jack_client_name, playing=self._playing, mutes=self._mutes,
-                          pattern=self._pattern, swing=self._swing)
+            config = dict(kit=self._kit_spec, device=self.device, blocksize=self.blocksize, latency=self.latency,
+                          sample_rate=self._requested_rate, instruments=self.instruments,
+                          jack_client_name=self.jack_client_name, **self._mirror())
         try:
             conn.send(config)
             if not conn.poll(START_TIMEOUT):
@@ -126,6 +132,10 @@ class ProcessEngine(AudioEngine):
         finally:
             os.unlink(path)  # both sides hold the mapping (or it failed)
         return proc, conn, shared, kind, info
+
+    def _mirror(self) -> dict[str, Any]:
+        """The mirrored state now (see MIRRORED)."""
+        return {name: getattr(self, "_" + name) for name in MIRRORED}
 
     def _take_info(self, info: dict) -> None:
         self.sample_rate = int(info["sample_rate"])
@@ -215,9 +225,8 @@ class ProcessEngine(AudioEngine):
             self._proc, self._conn, self._map = child[0], child[1], child[2]
             self._dead = False
             # what changed while the new process started, then the tick heard now
-            for what, value in (("pattern", self._pattern), ("bpm", self._bpm), ("threshold", self._threshold),
-                                ("mutes", self._mutes), ("quantize", self._quantize), ("swing", self._swing)):
-                if value is not None:
+            for what, value in self._mirror().items():
+                if what != "playing" and value is not None:
                     self._conn.send((what, value))
             rings = Rings(self._map)
             first = rings.last_block()
@@ -249,8 +258,7 @@ class ProcessEngine(AudioEngine):
         """The audio process could not run: fall back to a silent engine in this process."""
         local = ThreadEngine(self._kit_spec, self._bpm, None, 0, None, self._quantize,
                              self._requested_rate, self._threshold, self.instruments, self._warn)
-        local._pattern, local._playing, local._mutes = self._pattern, self._playing, self._mutes
-        local._swing = self._swing
+        _take_mirror(local, self._mirror())
         local._go_silent(why)
         self._local = local
         self._rings = local._rings
@@ -327,10 +335,7 @@ def _serve(conn: Connection, path: str) -> None:
     engine = ThreadEngine(cfg["kit"], cfg["bpm"], cfg["device"], cfg["blocksize"], cfg["latency"],
                           cfg["quantize"], cfg["sample_rate"], cfg["threshold"], cfg["instruments"],
                           messages.append, cfg["jack_client_name"], rings=Rings(shared))
-    engine._playing = bool(cfg["playing"])
-    engine._mutes = tuple(cfg["mutes"])
-    engine._pattern = cfg["pattern"]
-    engine._swing = float(cfg.get("swing", 0.5))
+    _take_mirror(engine, {name: cfg[name] for name in MIRRORED})
     try:
         engine.start()
     except InputError as e:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..performance import Performance
 from .colors import BACKGROUND
-from .frame import OVERHANG, above_and_below, draw_map
+from .frame import draw_map
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView
 
@@ -43,20 +43,13 @@ class AudienceWindow:
     def draw(self, view: MapView, landmarks: Landmarks | None, perf: Performance, bar: int, tick: int,
              now: float, extent: float) -> None:
         """Draw the frame of bar `bar`, tick `tick` at time `now` (s) and show it."""
-        import pygame
-
         surface = self.window.get_surface()
         w, h = surface.get_size()
         g = MapGeometry(w, h, extent)
-        square = pygame.Rect(g.rect)
-        band = square.inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
-        if g != self._last_geom:  # the first frame or a new size: all of it, then only the band
+        if g != self._last_geom:  # the first frame or a new size: all of it, then only the map's band
             surface.fill(BACKGROUND)
             self._last_geom = g
-        for rect in above_and_below(band, square):
-            surface.fill(BACKGROUND, rect)
-        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now,
-                 (square.left - band.left, band.right - square.right))
+        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now)
         self.window.flip()
 
     def event_filter(self, ev: Any) -> bool:

@@ -16,17 +16,24 @@ OVERHANG = 40  # pixels around the map square that the head, halo and labels may
 
 
 def draw_map(surface: Any, g: MapGeometry, view: MapView, landmarks: Landmarks | None, perf: Performance,
-             bar: int, tick: int, now: float, beside: tuple[int, int] = (0, 0)) -> None:
+             bar: int, tick: int, now: float) -> Any:
     """The map of bar `bar`, tick `tick` at time `now` (s), the landmarks if given, and the head
-    with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's);
-    `beside`: (left, right) pixels of background cleared next to the square."""
-    view.draw(surface, g, tick, beside)
+    with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's),
+    over the band OVERHANG pixels round the square, cleared first; returns that band (a Rect)."""
+    import pygame
+
+    square = pygame.Rect(g.rect)
+    band = square.inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
+    for rect in above_and_below(band, square):
+        surface.fill(BACKGROUND, rect)
+    view.draw(surface, g, tick, (square.left - band.left, band.right - square.right))  # and beside it
     if landmarks is not None:
         landmarks.draw(surface, g)
     draw_trail(surface, g, perf.trail_points(now))
     if perf.noise > 0:
         draw_halo(surface, g, perf.head, perf.target(bar))
     draw_head(surface, g, perf.head, perf.listening)
+    return band
 
 
 class FramePainter:
@@ -53,17 +60,11 @@ class FramePainter:
         self.full_redraw = hud.show_help  # closing the help needs one more full frame
         self._last_geom = g
         self._hud_was_visible = hud.visible
-        band = pygame.Rect(g.rect).inflate(2 * OVERHANG, 2 * OVERHANG).clip(surface.get_rect())
-        square = pygame.Rect(g.rect)
         if full:
             surface.fill(BACKGROUND)
-        else:  # the map and the bands beside it are drawn whole; above and below it are cleared
-            for rect in above_and_below(band, square):
-                surface.fill(BACKGROUND, rect)
-            if self._last_panel is not None:
-                surface.fill(BACKGROUND, self._last_panel)
-        draw_map(surface, g, view, landmarks, perf, bar, tick, now,
-                 (square.left - band.left, band.right - square.right))
+        elif self._last_panel is not None:  # the map's band is cleared by draw_map
+            surface.fill(BACKGROUND, self._last_panel)
+        band = draw_map(surface, g, view, landmarks, perf, bar, tick, now)
         drawn = hud.draw(surface, g, state)
         panel = pygame.Rect(drawn) if drawn else None
         last, self._last_panel = self._last_panel, panel
