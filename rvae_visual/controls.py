@@ -55,6 +55,8 @@ TRIM = 0.5  # a drum's threshold_<name> moves its own threshold this far either 
 QUANTIZE = ("tick", "beat", "bar")  # where a new pattern takes over; `quantize` is the index
 TAP_RESET_S = 2.0  # a tap this long after the last one starts a new count (slower than 30 BPM)
 TAPS_KEPT = 5  # the tempo is the median of the last four intervals
+SCENES = 8  # scene slots, 1..SCENES
+GLIDE_MAX = 16.0  # beats a recalled scene's head may glide over
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,16 @@ def _controls(instruments: tuple[str, ...]) -> tuple[Control, ...]:
         Control("excursion", TOGGLE, "while held: head, noise and thresholds move for now, and snap back "
                 "on the next beat when let go"),
         Control("listen", TOGGLE, "head heard (1) or silent (0)", default=1.0),
+        Control("scene_glide", CONTINUOUS, "a recalled scene's head glides there over this many beats "
+                "(0: it jumps)", 0.0, GLIDE_MAX, "beats"),
+    ]
+    out += [Control(f"recall_scene_{n}", TRIGGER, f"recall scene {n} on the next beat (bar with quantize bar)",
+                    target=SESSION) for n in range(1, SCENES + 1)]
+    out += [Control(f"store_scene_{n}", TRIGGER, f"store what plays now as scene {n}", target=SESSION)
+            for n in range(1, SCENES + 1)]
+    out += [
+        Control("record", TOGGLE, "record what is played to a MIDI file (and WAV with --record-audio) "
+                "in the --record folder", target=SESSION),
         Control("start_stop", TRIGGER, "stop / start (from bar 1)"),
         Control("clear_trail", TRIGGER, "clear the head's trail"),
         Control("new_seed", TRIGGER, "a new noise seed"),
@@ -241,6 +253,10 @@ def _key_rows(instruments: tuple[str, ...]) -> tuple[KeyRow, ...]:
                (Key("s", "swing", STEP, False, SWING_STEP), Key("s", "swing", STEP, True, -SWING_STEP))),
         KeyRow("B", "tap tempo (tap the beat)", (Key("b", "tap_tempo", PRESS, None),)),
         KeyRow("X", "quantize: tick / beat / bar", (Key("x", "next_quantize", PRESS, None),)),
+        KeyRow(f"1-{SCENES} / Shift+1-{SCENES}", "recall / store a scene",
+               tuple(Key(str(n), f"recall_scene_{n}", PRESS) for n in range(1, SCENES + 1))
+               + tuple(Key(str(n), f"store_scene_{n}", PRESS, True) for n in range(1, SCENES + 1))),
+        KeyRow("O", "record on/off (with --record DIR)", (Key("o", "record", FLIP, None),)),
         KeyRow("M / Shift+M", "next / previous model",
                (Key("m", "next_model", PRESS), Key("m", "prev_model", PRESS, True))),
         KeyRow("K / Shift+K", "next / previous kit",
@@ -285,6 +301,7 @@ class PerformanceState(Protocol):
     held: list[bool]
     trims: list[float]
     excursion_held: bool
+    glide_beats: float
 
     def move_head(self, z1: float, z2: float, now: float) -> None: ...
     def set_threshold(self, value: float) -> None: ...
@@ -295,6 +312,7 @@ class PerformanceState(Protocol):
     def set_swing(self, percent: float) -> None: ...
     def set_trim(self, instrument: int, value: float) -> None: ...
     def set_excursion(self, held: bool) -> None: ...
+    def set_glide(self, beats: float) -> None: ...
     def set_latch(self, instrument: int, on: bool) -> None: ...
     def hold_mute(self, instrument: int, down: bool) -> None: ...
     def toggle_playing(self) -> None: ...
@@ -327,6 +345,8 @@ def apply(state: PerformanceState, control: Control, value: float, now: float) -
         state.set_swing(v)
     elif name == "quantize":
         state.set_quantize(QUANTIZE[int(control.snap(v))])
+    elif name == "scene_glide":
+        state.set_glide(v)
     elif name.startswith("threshold_") and control.instrument is not None:
         state.set_trim(control.instrument, v)
     elif control.instrument is not None:
@@ -367,6 +387,8 @@ def value_of(state: PerformanceState, control: Control) -> float | None:
         return float(QUANTIZE.index(state.quantize))
     if name == "swing":
         return float(state.swing)
+    if name == "scene_glide":
+        return float(state.glide_beats)
     if name.startswith("threshold_") and control.instrument is not None:
         i = control.instrument
         return float(state.trims[i]) if i < len(state.trims) else 0.0

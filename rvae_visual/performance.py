@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .controls import BPM_MAX, BPM_MIN, NOISE_MAX, QUANTIZE, SWING_MAX, SWING_MIN, TAP_RESET_S, TAPS_KEPT, TRIM
+from .controls import BPM_MAX, BPM_MIN, GLIDE_MAX, NOISE_MAX, QUANTIZE, SWING_MAX, SWING_MIN, TAP_RESET_S, TAPS_KEPT, TRIM
 
 TRAIL_SECONDS = 3.0
 TRAIL_MAX_POINTS = 2048
@@ -72,6 +72,7 @@ class Performance:
         # (head, noise, threshold, trims) to go back to once an excursion is let go
         self.excursion: tuple[tuple[float, float], float, float, list[float]] | None = None
         self.mute_all = False
+        self.glide_beats = 0.0  # a recalled scene's head glides there over this many beats
         self.quantize = "tick"
         self.swing = SWING_MIN  # percent
         self.set_swing(swing)
@@ -255,6 +256,10 @@ class Performance:
     def set_swing(self, percent: float) -> None:
         """Swing in percent, clamped to SWING_MIN (straight) .. SWING_MAX."""
         self.swing = _clamp(float(percent), SWING_MIN, SWING_MAX)
+
+    def set_glide(self, beats: float) -> None:
+        """How many beats a recalled scene's head glides over, 0..GLIDE_MAX (0: it jumps)."""
+        self.glide_beats = _clamp(float(beats), 0.0, GLIDE_MAX)
 
     def set_quantize(self, name: str) -> None:
         """Where a new pattern takes over: 'tick', 'beat' or 'bar' (anything else is ignored)."""

@@ -108,13 +108,13 @@ class FakeEngine:
 
 
 def build_app(window, engine, perf, model, grid, ref, models=(), kits=(), show_hud=True, script=(),
-              train_args=(), fps=60):
-    """A window over a fresh session (as `play` wires it)."""
+              train_args=(), fps=60, scenes=None):
+    """A window over a fresh session (as `play` wires it); `scenes` a SceneBank."""
     from rvae_visual.render.app import App, AppOptions, prepare_frames
     from rvae_visual.session.start import start_session
 
     conductor = start_session(engine, perf, model, grid, ref, models=models, kits=kits, fps=fps,
-                              script=script, train_args=train_args, prepare=prepare_frames)
+                              script=script, train_args=train_args, prepare=prepare_frames, scenes=scenes)
     return App(window, conductor, AppOptions(show_hud=show_hud, fps=fps, record_stats=True))
 
 

@@ -90,6 +90,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the head starts, latent units (default 0,0 = the map's centre; "
                         "write --head=-1.2,0.5 when Z1 is negative)")
     g.add_argument("--silent", action="store_true", help="start with the head silent (click it to hear it)")
+    g.add_argument("--set", metavar="FILE",
+                   help="set file (TOML) of scenes 1-8: read at start, written back after every store "
+                        "(keys 1-8 recall, Shift+1-8 store); created when missing")
     g = p.add_argument_group("screen")
     g.add_argument("--display", type=_display, default=0, metavar="N", help="display number (default 0)")
     g.add_argument("--windowed", action="store_true", help="a window instead of fullscreen (F toggles)")
@@ -277,9 +280,19 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         ref = model.path or (args.model or "")
         t = time.perf_counter()
         look = MapLook(glow_ticks=args.glow, ghost=not args.no_ghost, style=args.style)
+        from ..session.scenes import SceneBank
+
+        bank = SceneBank(args.set)
+        set_note = bank.load()
         conductor = start_session(engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
                                   fps=args.fps, script=args.control, train_args=args.train_arg,
-                                  prepare=functools.partial(prepare_frames, look=look))
+                                  prepare=functools.partial(prepare_frames, look=look), scenes=bank)
+        if set_note:
+            if bank.broken:
+                conductor.messages.error(set_note)
+            else:
+                print(f"rvae-visual: {set_note}", file=sys.stderr)
+                conductor.messages.say(set_note)
         app = App(window, conductor, AppOptions(
             show_hud=not (args.no_hud or args.installation), installation=args.installation,
             show_landmarks=not args.no_landmarks, fps=args.fps,

@@ -255,7 +255,7 @@ class App:
         recent, flash = self._underflow_watch.update(underflows, self.clock())
         return HudState(
             threshold=p.threshold, thresholds=p.thresholds, trims=tuple(p.trims), noise=p.noise, seed=p.seed,
-            bpm=p.bpm, quantize=p.quantize, swing=p.swing,
+            bpm=p.bpm, quantize=p.quantize, swing=p.swing, scene=c.scenes.status,
             playing=p.playing, listening=p.listening, instruments=lib.current.instruments,
             mutes=p.mutes, latched=tuple(p.latched), bar=self._bar, tick=self._tick, head=p.head,
             model_name=lib.current.name, kit_name=lib.kit_name,

@@ -39,6 +39,7 @@ class HudState:
     bpm: float = 120.0
     quantize: str = "tick"
     swing: float = 50.0  # percent
+    scene: str = ""  # the scene playing / coming, as the performer reads it
     playing: bool = True
     listening: bool = True
     instruments: tuple[str, ...] = ("kick", "snare", "hihat")
@@ -250,7 +251,7 @@ class Hud:
         state = "playing" if st.playing else "stopped"
         swing = f"  swing {st.swing:.0f}%" if st.swing > 50.0 else ""
         line(f"{st.bpm:.0f} BPM  {state}  q {st.quantize}{swing}", HUD_TEXT if st.playing else HUD_WARN)
-        line(f"bar {st.bar + 1}  tick {st.tick:2d}", HUD_TEXT)
+        line(f"bar {st.bar + 1}  tick {st.tick:2d}" + (f"  {st.scene}" if st.scene else ""), HUD_TEXT)
         line(f"head {st.head[0]:+.2f} {st.head[1]:+.2f}  {'heard' if st.listening else 'silent'}",
              HUD_TEXT if st.listening else HUD_WARN)
         trims = trim_text(st.instruments, st.trims)

@@ -11,6 +11,7 @@ Threads: the main thread calls everything; clock sources (the MIDI input thread)
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import threading
@@ -23,6 +24,8 @@ from ..pattern import PPQN, TICKS_PER_BAR, Pattern
 from ..performance import Performance
 from .library import Loaded, ModelLibrary
 from .messages import Messages
+from .scene_player import ScenePlayer
+from .scenes import SceneBank
 
 LEAD_BLOCKS_S = 0.012  # two audio blocks of up to 256 frames at 44.1-48 kHz
 
@@ -52,7 +55,7 @@ class Conductor:
 
     def __init__(self, engine: Engine, perf: Performance, library: ModelLibrary, messages: Messages,
                  fps: float = 60.0, script: Sequence[tuple[float, str, float]] = (),
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, scenes: SceneBank | None = None) -> None:
         self.engine = engine
         self.perf = perf
         self.library = library
@@ -69,6 +72,11 @@ class Conductor:
         }
         self.values: dict[str, Callable[[], float]] = {}  # current values of controls the handlers keep
         self.wakers: list[Callable[[float], bool]] = []  # wait up to s for controls; True if some came
+        self.on_scene: list[Callable[[int], None]] = []  # hear of each scene recall as it lands (slot 1..8)
+        self.scenes = ScenePlayer(perf, library, messages, scenes or SceneBank(), self.on_scene)
+        for n in range(1, ctl.SCENES + 1):
+            self.handlers[f"recall_scene_{n}"] = functools.partial(self._scene, self.scenes.recall, n)
+            self.handlers[f"store_scene_{n}"] = functools.partial(self._scene, self.scenes.store, n)
         self.now: float | None = None  # the time stamp of the frame being made
         self._lock = threading.RLock()
         self._sent: dict[str, object] = {}
@@ -83,6 +91,10 @@ class Conductor:
     def vocabulary(self) -> ctl.Vocabulary:
         """The controls of the model playing now."""
         return ctl.vocabulary(self.library.current.instruments)
+
+    @staticmethod
+    def _scene(act: Callable[[int], None], slot: int, value: float) -> None:
+        act(slot)
 
     # -- controls ---------------------------------------------------------------------------------
     def apply(self, name: str, value: float) -> None:
@@ -196,6 +208,7 @@ class Conductor:
                 self._snap_beat = None
         else:
             self._snap_beat = None  # held again before the snap: it goes on
+        self.scenes.step(ahead, self.now)
         self.sync_engine(int(math.floor(ahead / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:
