@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("inspect", "show what a model file holds; draw its map to PNG"),
     "models": ("models", "list the bundled models and kits"),
     "devices": ("devices", "list audio devices and MIDI ports"),
+    "config": ("config", "write a commented settings file for play --config"),
 }
 
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rvae-visual {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(_subparsers={})
     for name, (_, help_) in COMMANDS.items():
         try:
             mod = _command_module(name)
@@ -45,7 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=getattr(mod, "DESCRIPTION", help_))
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
+        parser.get_default("_subparsers")[name] = p
     return parser
+
+
+def _config_path(args: Sequence[str]) -> str | None:
+    """The FILE of `--config FILE` / `--config=FILE` among `args`, or None."""
+    for i, a in enumerate(args):
+        if a == "--":
+            return None
+        if a == "--config" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--config="):
+            return a.split("=", 1)[1]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_in or (args_in[0].startswith("-") and args_in[0] not in ("-h", "--help", "--version")):
         args_in.insert(0, "play")
     parser = build_parser()
+    config = _config_path(args_in[1:]) if args_in[0] == "play" else None
+    if config is not None:
+        from .config_file import ConfigError, apply_config
+
+        try:
+            apply_config(parser.get_default("_subparsers")["play"], config)
+        except ConfigError as e:
+            for line in e.lines:
+                print(f"rvae-visual: error: {line}", file=sys.stderr)
+            return 2
+        except InputError as e:
+            print(f"rvae-visual: error: {e}", file=sys.stderr)
+            return 2
     args = parser.parse_args(args_in)
     run = getattr(args, "_run", None)
     if run is None:

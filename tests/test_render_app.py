@@ -386,6 +386,37 @@ def test_installation_lock_ignores_keys_and_quits_on_the_held_combination(pg, mo
     assert not app.running
 
 
+def test_an_installation_may_enable_some_keys_and_a_longer_quit_hold(pg, model):
+    """--installation-keys next_kit --quit-hold 10: K steps the kit, the other keys stay
+    locked, and Ctrl+Shift+Q must be held the 10 s asked for."""
+    from rvae_visual.render.app import App, AppOptions
+    from rvae_visual.render.window import Window
+    from rvae_visual.session.start import start_session
+
+    t = [1000.0]
+    window = Window(fullscreen=False, size=(1280, 720), vsync="off")
+    ref = model.path or model.name
+    conductor = start_session(FakeEngine(position=0.0), Performance(), model, model.grid(), ref,
+                              models=[(model.name, ref)], kits=["808", "acoustic"], fps=60, clock=lambda: t[0])
+    app = App(window, conductor, AppOptions(installation=True, installation_keys=("next_kit",), quit_hold=10.0))
+    key(pg, pg.K_UP)
+    key(pg, pg.K_k, uni="k")
+    app.step()
+    deadline = time.monotonic() + 10
+    while app.library.kit_name != "acoustic" and time.monotonic() < deadline:  # the kit loads on a worker
+        time.sleep(0.02)
+        app.step()
+    assert app.library.kit_name == "acoustic" and conductor.perf.threshold == 0.5
+    key(pg, pg.K_q, mod=pg.KMOD_LCTRL | pg.KMOD_LSHIFT)
+    app.step()
+    t[0] += 6.0
+    app.step()
+    assert app.running
+    t[0] += 4.1
+    app.step()
+    assert not app.running
+
+
 def test_x_steps_quantize_and_b_taps_the_tempo_through_to_the_engine_and_the_hud(pg, model):
     app, engine = make_app(pg, model)
     app.step()

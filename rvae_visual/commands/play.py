@@ -77,6 +77,9 @@ def _control(text: str) -> tuple[float, str, float]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `play`."""
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="take options from a settings file (see `rvae-visual config --write FILE`); "
+                        "options given here override it")
     g = p.add_argument_group("what to play")
     g.add_argument("--model", metavar="M", help="bundled model name or model file (default: the default bundled model)")
     g.add_argument("--kit", metavar="K", help="bundled kit name or a folder of samples (default: the default kit)")
@@ -115,6 +118,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--installation", action="store_true",
                    help="for an unattended installation: keys do nothing (quit: hold Ctrl+Shift+Q for 3 s, or "
                         "SIGTERM), closing the window is ignored, the cursor is hidden, the HUD starts hidden")
+    g.add_argument("--installation-keys", type=_control_names, default=(), metavar="CONTROL[,CONTROL..]",
+                   help="in installation mode, these controls' keys still work, e.g. next_model,next_kit "
+                        "(names as in `rvae-visual osc-schema`; default none)")
+    g.add_argument("--quit-hold", type=_quit_hold, default=3.0, metavar="SECONDS",
+                   help="in installation mode, how long Ctrl+Shift+Q must be held to quit (default 3)")
     g.add_argument("--fps", type=positive_int, default=60, help="frame rate cap (default 60)")
     g.add_argument("--vsync", choices=("auto", "on", "off"), default="auto",
                    help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
@@ -187,6 +195,18 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
 
 
 _glow = number_in(0, 24, "afterglow", " ticks", kind=int)
+_quit_hold = number_in(0.5, 60.0, "quit hold", " s")
+
+
+def _control_names(text: str) -> tuple[str, ...]:
+    from ..controls import vocabulary
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    known = vocabulary().names
+    bad = [n for n in names if n not in known and not n.startswith(("mute_", "threshold_"))]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown control {bad[0]!r} (one of {', '.join(known)})")
+    return names
 
 
 def _callback_load(engine) -> dict | None:
@@ -295,6 +315,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                 conductor.messages.say(set_note)
         app = App(window, conductor, AppOptions(
             show_hud=not (args.no_hud or args.installation), installation=args.installation,
+            installation_keys=args.installation_keys, quit_hold=args.quit_hold,
             show_landmarks=not args.no_landmarks, fps=args.fps,
             duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
             record_stats=bool(args.stats), look=look, topology=args.topology))

@@ -54,6 +54,8 @@ class AppOptions:
     screenshot_tick: int | None = None  # redraw at this tick before saving
     record_stats: bool = False  # keep per-frame timings (--stats, benchmarks)
     installation: bool = False  # keys locked (quit: Ctrl+Shift+Q held), cursor hidden, window close ignored
+    installation_keys: tuple[str, ...] = ()  # controls whose keys still work in installation mode
+    quit_hold: float = 3.0  # seconds Ctrl+Shift+Q must be held to quit an installation
     look: MapLook | None = None  # how the map is drawn (None: hits on their tick only)
     topology: bool = False  # rhythm-region boundaries at start
 
@@ -112,7 +114,11 @@ class App:
         self._underflow_watch = UnderflowWatch()
         self.lock: InstallationLock | None = None
         if opts.installation:
-            self.lock = InstallationLock(self.quit, self.messages.say, self.clock)
+            def allowed(key: str, shift: bool) -> bool:
+                k = conductor.vocabulary.key(key, shift)
+                return k is not None and k.control in opts.installation_keys
+
+            self.lock = InstallationLock(self.quit, self.messages.say, self.clock, opts.quit_hold, allowed)
             self.event_filters.insert(0, self.lock.event_filter)
             self.frame_hooks.append(self.lock.check)
         self.audience: AudienceWindow | None = None
@@ -317,6 +323,7 @@ class App:
         if self.lock is not None:
             self.lock.install_signals()
             pygame.mouse.set_visible(False)
+            pygame.display.set_allow_screensaver(False)  # an installation's screen never blanks
         self._t_start = self.clock()
         period = 1.0 / self.fps
         next_frame = self._t_start

@@ -1,8 +1,9 @@
 """Installation mode's lock: visitors cannot quit or reconfigure the instrument from a keyboard.
 
-Every key is ignored except the quit combination, Ctrl+Shift+Q held for `hold_s` seconds (the
-HUD message counts down); closing the window is ignored; SIGTERM and SIGINT still quit cleanly
-(our own handlers, since SDL's would arrive as the window-close event we now ignore)."""
+Every key is ignored except those the installation enables (`--installation-keys`) and the
+quit combination, Ctrl+Shift+Q held for `hold_s` seconds (the HUD message counts down);
+closing the window is ignored; SIGTERM and SIGINT still quit cleanly (our own handlers, since
+SDL's would arrive as the window-close event we now ignore)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ class InstallationLock:
     """An event filter and frame check for `App` (see the module)."""
 
     def __init__(self, quit: Callable[[], None], say: Callable[[str], None], clock: Callable[[], float],
-                 hold_s: float = QUIT_HOLD_S) -> None:
+                 hold_s: float = QUIT_HOLD_S, allowed: Callable[[str, bool], bool] = lambda key, shift: False) -> None:
         self.quit = quit
+        self.allowed = allowed  # (pygame key name, shift held) -> the key works in this installation
         self.say = say
         self.clock = clock
         self.hold_s = hold_s
@@ -41,6 +43,8 @@ class InstallationLock:
             return False
         name = pygame.key.name(ev.key)
         combo = bool(ev.mod & pygame.KMOD_CTRL) and bool(ev.mod & pygame.KMOD_SHIFT)
+        if self.allowed(name, bool(ev.mod & pygame.KMOD_SHIFT)) and not combo:
+            return False
         if ev.type == pygame.KEYDOWN:
             if name == QUIT_KEY and combo:
                 self.held_since = self.clock()
