@@ -123,6 +123,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(names as in `rvae-visual osc-schema`; default none)")
     g.add_argument("--quit-hold", type=_quit_hold, default=3.0, metavar="SECONDS",
                    help="in installation mode, how long Ctrl+Shift+Q must be held to quit (default 3)")
+    g.add_argument("--attract", type=_attract, default=None, metavar="SECONDS",
+                   help="after this many seconds without input the head wanders by itself between the "
+                        "training bars until someone plays (default: 60 with --installation, else off; 0 = off)")
+    g.add_argument("--invite", metavar="TEXT", default="",
+                   help="a line shown on the map while the head wanders, e.g. 'turn the knobs'")
     g.add_argument("--fps", type=positive_int, default=60, help="frame rate cap (default 60)")
     g.add_argument("--vsync", choices=("auto", "on", "off"), default="auto",
                    help="sync frames to the display; auto = on unless SDL_FRAMEBUFFER_ACCELERATION=0")
@@ -196,6 +201,8 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
 
 _glow = number_in(0, 24, "afterglow", " ticks", kind=int)
 _quit_hold = number_in(0.5, 60.0, "quit hold", " s")
+_attract = number_in(0.0, 86400.0, "attract idle time", " s")
+ATTRACT_INSTALLATION_S = 60.0
 
 
 def _control_names(text: str) -> tuple[str, ...]:
@@ -307,6 +314,8 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         conductor = start_session(engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
                                   fps=args.fps, script=args.control, train_args=args.train_arg,
                                   prepare=functools.partial(prepare_frames, look=look), scenes=bank)
+        attract = args.attract if args.attract is not None else (ATTRACT_INSTALLATION_S if args.installation else 0.0)
+        conductor.wander.configure(attract, args.seed)
         if set_note:
             if bank.broken:
                 conductor.messages.error(set_note)
@@ -315,7 +324,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                 conductor.messages.say(set_note)
         app = App(window, conductor, AppOptions(
             show_hud=not (args.no_hud or args.installation), installation=args.installation,
-            installation_keys=args.installation_keys, quit_hold=args.quit_hold,
+            installation_keys=args.installation_keys, quit_hold=args.quit_hold, invite=args.invite,
             show_landmarks=not args.no_landmarks, fps=args.fps,
             duration=args.duration, screenshot=args.screenshot, screenshot_tick=args.screenshot_tick,
             record_stats=bool(args.stats), look=look, topology=args.topology))

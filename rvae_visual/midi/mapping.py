@@ -9,7 +9,8 @@ A mapping is TOML, one `[[bind]]` table per binding:
     channel = "any"        # 1-16 or "any"
     mode = "absolute"      # continuous: absolute | relative-twos | relative-offset | relative-sign
                            # mutes and listen: momentary | latch | on;  the rest: trigger
-    takeover = "soft"      # absolute knobs: soft (move only after passing the value) | jump
+    takeover = "soft"      # absolute knobs: soft (move only after passing the value) | jump |
+                           # scale (move at once, towards the knob, no jump: installations)
     min = 60.0             # optional value range in the action's units (tempo in BPM)
     max = 180.0
     step = 1.0             # optional, per encoder tick (relative modes); default range/127
@@ -36,7 +37,7 @@ from ..toml_file import read_toml
 ABSOLUTE = "absolute"
 RELATIVE_MODES = ("relative-twos", "relative-offset", "relative-sign")
 SWITCH_MODES = ("momentary", "latch", "on")
-TAKEOVERS = ("soft", "jump")
+TAKEOVERS = ("soft", "jump", "scale")
 
 
 def _vocab(instruments: Sequence[str]) -> Vocabulary:
@@ -206,7 +207,7 @@ def mapping_from_dict(data: dict, source: str = "mapping",
             raise bad(f"{where}: mode = {mode!r}, expected one of {', '.join(allowed)}")
         takeover = t.get("takeover", "soft")
         if takeover not in TAKEOVERS:
-            raise bad(f"{where}: takeover = {takeover!r}, expected soft or jump")
+            raise bad(f"{where}: takeover = {takeover!r}, expected soft, jump or scale")
         nums = {}
         for key in ("min", "max", "step"):
             v = t.get(key)
@@ -285,6 +286,21 @@ def resolve_controller(spec: str | None, user_path: Path | None = None,
 
 # ---------------------------------------------------------------- runtime
 
+def _scaled(cur: float, lo: float, hi: float, was: float, now: float, invert: bool) -> float:
+    """Value-scaling pickup: a knob turned from `was` to `now` (0..1) moves the value `cur`
+    (lo..hi) the same fraction of the way to the end the knob is turning towards, so the value
+    follows at once, never jumps, and meets the knob at that end at the latest."""
+    c = (cur - lo) / (hi - lo)
+    if invert:
+        c, was, now = 1.0 - c, 1.0 - was, 1.0 - now
+    if now > was:
+        c += (1.0 - c) * (now - was) / (1.0 - was)
+    elif now < was:
+        c -= c * (was - now) / was
+    c = min(1.0, max(0.0, 1.0 - c if invert else c))
+    return lo + c * (hi - lo)
+
+
 def decode_relative(value: int, mode: str) -> int:
     """Encoder ticks (+/-) from a relative CC value."""
     if mode == "relative-twos":  # 1..63 up, 127..65 down (127 = -1)
@@ -313,8 +329,10 @@ class Controller:
     performer sees. It may lag what we sent by a frame; values we sent recently are not
     mistaken for someone else's change."""
 
-    def __init__(self, mapping: Mapping, get_value: Callable[[str], float | None] | None = None) -> None:
+    def __init__(self, mapping: Mapping, get_value: Callable[[str], float | None] | None = None,
+                 soft_as_scale: bool = False) -> None:
         self.get_value = get_value
+        self.soft_as_scale = soft_as_scale  # soft-takeover knobs pick up by scaling (installation mode)
         self._sent: dict[str, float] = {}  # last value sent per action
         self._recent: dict[str, set[int]] = {}  # knob steps (0-127) sent since the app caught up
         self.set_mapping(mapping)
@@ -442,6 +460,14 @@ class Controller:
             prev_knob = None if prev is None else (127 - prev if b.invert else prev)
             if abs(knob - target) <= 1 or (prev_knob is not None and (prev_knob - target) * (knob - target) <= 0):
                 st.engaged = True
+            elif b.takeover == "scale" or self.soft_as_scale:
+                if prev is None:
+                    return  # where the knob is, not yet which way it turns
+                value = _scaled(cur, lo, hi, prev / 127.0, x, b.invert)
+                if abs(self._to_step(b, value) - knob) <= 1:
+                    st.engaged = True
+                self._emit(b, value, out, cur)
+                return
             else:
                 return
         self._emit(b, value, out, cur)

@@ -88,6 +88,7 @@ class InputPoller:
         self._swaps: list[tuple[str, MidiInput | None]] = []  # (role, port) handed over by other threads
         self._swap_lock = threading.Lock()
         self.received = 0
+        self.touches = 0  # channel messages from the controller (a visitor's input, taken up or not)
         self.last_message = 0.0  # monotonic time of the last message (any port)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -156,6 +157,7 @@ class InputPoller:
         return n
 
     def _channel_message(self, msg: list[int]) -> None:
+        self.touches += 1
         learn = self.learn
         if learn is not None and learn.target is not None and learn.offer(msg) is not None:
             return

@@ -65,6 +65,7 @@ class MidiConfig:
     instruments: tuple[str, ...] = DEFAULT_INSTRUMENTS
     default_notes: tuple[int, ...] = (36, 38, 42)
     user_mapping: Path | None = None  # where learned bindings go (default: the user's file)
+    scale_takeover: bool = False  # soft-takeover knobs pick up by scaling (installation mode)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, drum_map: DrumMap | None = None) -> MidiConfig:
@@ -74,7 +75,8 @@ class MidiConfig:
                   controller=a.get("controller"), channels=tuple(a.get("midi_channel") or (10,)),
                   notes=a.get("midi_notes"), latency_ms=float(a.get("midi_latency") or 0.0),
                   note_length_ms=float(a.get("midi_note_length") or 50.0), clock_out=bool(a.get("clock_out")),
-                  clock=a.get("clock") or "internal", clock_stop=a.get("clock_stop") or "stop")
+                  clock=a.get("clock") or "internal", clock_stop=a.get("clock_stop") or "stop",
+                  scale_takeover=bool(a.get("installation")))
         if drum_map is not None:
             cfg.instruments, cfg.default_notes = tuple(drum_map.instruments), tuple(drum_map.out_notes)
         return cfg
@@ -167,7 +169,7 @@ class MidiSystem:
             raise InputError(f"--clock {cfg.clock} needs the player's transport")
         note_cfg = cfg.note_out_config() if cfg.midi_out else None
         mapping, self.mapping_path = resolve_controller(cfg.controller, cfg.user_mapping, cfg.instruments)
-        self.controller = Controller(mapping, self.get_value)
+        self.controller = Controller(mapping, self.get_value, soft_as_scale=cfg.scale_takeover)
         self.learner = Learn(self.controller, self.mapping_path)
         on_clock: Callable[[], None] | None = None
         on_poll: Callable[[float], None] | None = None

@@ -26,6 +26,7 @@ from .frame import FramePainter
 from .hud import Hud, HudState, UnderflowWatch
 from .keys import key_down, key_up
 from .landmarks import Landmarks
+from .invite import Invitation
 from .lock import InstallationLock
 from .mapview import MapGeometry, MapLook, MapView, look_frames, tick_frames
 from .picture import save_png_or_fallback
@@ -56,6 +57,7 @@ class AppOptions:
     installation: bool = False  # keys locked (quit: Ctrl+Shift+Q held), cursor hidden, window close ignored
     installation_keys: tuple[str, ...] = ()  # controls whose keys still work in installation mode
     quit_hold: float = 3.0  # seconds Ctrl+Shift+Q must be held to quit an installation
+    invite: str = ""  # a line shown on the map while the attract wander plays
     look: MapLook | None = None  # how the map is drawn (None: hits on their tick only)
     topology: bool = False  # rhythm-region boundaries at start
 
@@ -122,6 +124,7 @@ class App:
             self.event_filters.insert(0, self.lock.event_filter)
             self.frame_hooks.append(self.lock.check)
         self.audience: AudienceWindow | None = None
+        self.invitation = Invitation(opts.invite) if opts.invite else None
         self.takeover_source: Callable[[], list[tuple[str, float, float]]] | None = None  # MIDI soft takeover
         self._failed_frames = 0
         self._last_failure = ""
@@ -187,6 +190,9 @@ class App:
         c = self.conductor
         now = c.now if c.now is not None else self.clock()
         perf = c.perf
+        if t in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN, pygame.MOUSEWHEEL) or (
+                t == pygame.MOUSEMOTION and any(ev.buttons)):
+            c.touch()  # a visitor: the attract wander stops
         if t == pygame.QUIT:
             self.quit()
         elif t == pygame.KEYDOWN:
@@ -229,7 +235,12 @@ class App:
         view, landmarks = self._ui(self.library.current)
         view.set_threshold(self.conductor.perf.thresholds)
         return self.painter.paint(surface, self.library.extent, view, landmarks if self.show_landmarks else None,
-                                  self.conductor.perf, self._bar, self._tick, now, self.hud, self.hud_state())
+                                  self.conductor.perf, self._bar, self._tick, now, self.hud, self.hud_state(),
+                                  self.invite_now())
+
+    def invite_now(self) -> Invitation | None:
+        """The invitation line while the attract wander plays, else None."""
+        return self.invitation if self.conductor.wander.active else None
 
     def set_audience(self, audience: AudienceWindow | None) -> None:
         """Show the clean map on `audience` too, at the same tick as this window."""
@@ -247,7 +258,8 @@ class App:
             return
         try:
             view, landmarks = self._ui(self.library.current)
-            aud.draw(view, landmarks, self.conductor.perf, self._bar, self._tick, now, self.library.extent)
+            aud.draw(view, landmarks, self.conductor.perf, self._bar, self._tick, now, self.library.extent,
+                     self.invite_now())
         except Exception as e:  # the performer's window and the music go on
             self.messages.error(f"audience window: {type(e).__name__}: {e}; closed")
             aud.close()

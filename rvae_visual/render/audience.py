@@ -10,6 +10,7 @@ from typing import Any
 from ..performance import Performance
 from .colors import BACKGROUND
 from .frame import draw_map
+from .invite import Invitation
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView
 
@@ -41,7 +42,7 @@ class AudienceWindow:
         return self._landmarks[1]
 
     def draw(self, view: MapView, landmarks: Landmarks | None, perf: Performance, bar: int, tick: int,
-             now: float, extent: float) -> None:
+             now: float, extent: float, invite: Invitation | None = None) -> None:
         """Draw the frame of bar `bar`, tick `tick` at time `now` (s) and show it."""
         surface = self.window.get_surface()
         w, h = surface.get_size()
@@ -49,7 +50,8 @@ class AudienceWindow:
         if g != self._last_geom:  # the first frame or a new size: all of it, then only the map's band
             surface.fill(BACKGROUND)
             self._last_geom = g
-        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now)
+        draw_map(surface, g, view, self._own(landmarks) if self.show_landmarks else None, perf, bar, tick, now,
+                 invite)
         self.window.flip()
 
     def event_filter(self, ev: Any) -> bool:

@@ -9,6 +9,7 @@ from ..performance import Performance
 from .colors import BACKGROUND
 from .head import draw_halo, draw_head, draw_trail
 from .hud import Hud, HudState
+from .invite import Invitation
 from .landmarks import Landmarks
 from .mapview import MapGeometry, MapView
 
@@ -16,10 +17,11 @@ OVERHANG = 40  # pixels around the map square that the head, halo and labels may
 
 
 def draw_map(surface: Any, g: MapGeometry, view: MapView, landmarks: Landmarks | None, perf: Performance,
-             bar: int, tick: int, now: float) -> Any:
+             bar: int, tick: int, now: float, invite: Invitation | None = None) -> Any:
     """The map of bar `bar`, tick `tick` at time `now` (s), the landmarks if given, and the head
     with its trail and halo, in `g`'s square of `surface` (the performer's and the audience's),
-    over the band OVERHANG pixels round the square, cleared first; returns that band (a Rect)."""
+    over the band OVERHANG pixels round the square, cleared first; returns that band (a Rect).
+    `invite`: an installation's invitation line, on top."""
     import pygame
 
     square = pygame.Rect(g.rect)
@@ -33,6 +35,8 @@ def draw_map(surface: Any, g: MapGeometry, view: MapView, landmarks: Landmarks |
     if perf.noise > 0:
         draw_halo(surface, g, perf.head, perf.target(bar))
     draw_head(surface, g, perf.head, perf.listening)
+    if invite is not None:
+        invite.draw(surface, square)
     return band
 
 
@@ -47,7 +51,8 @@ class FramePainter:
         self._hud_was_visible: bool | None = None
 
     def paint(self, surface: Any, extent: float, view: MapView, landmarks: Landmarks | None,
-              perf: Performance, bar: int, tick: int, now: float, hud: Hud, state: HudState) -> list | None:
+              perf: Performance, bar: int, tick: int, now: float, hud: Hud, state: HudState,
+              invite: Invitation | None = None) -> list | None:
         """Draw bar `bar`, tick `tick` at time `now` (s). Returns the screen rects that changed,
         or None when the whole screen must be shown: from frame to frame only the map square
         (plus a band the head may overhang) and the HUD panel change."""
@@ -64,7 +69,7 @@ class FramePainter:
             surface.fill(BACKGROUND)
         elif self._last_panel is not None:  # the map's band is cleared by draw_map
             surface.fill(BACKGROUND, self._last_panel)
-        band = draw_map(surface, g, view, landmarks, perf, bar, tick, now)
+        band = draw_map(surface, g, view, landmarks, perf, bar, tick, now, invite)
         drawn = hud.draw(surface, g, state)
         panel = pygame.Rect(drawn) if drawn else None
         last, self._last_panel = self._last_panel, panel

@@ -34,7 +34,13 @@ def attach_midi(app: App, midi: MidiSystem) -> LearnMode:
             return True
         return False
 
+    touches = [0]
+
     def on_frame(a: App) -> None:
+        n = midi.poller.touches if midi.poller is not None else 0
+        if n != touches[0]:  # a knob turned, even one soft takeover has not picked up yet
+            touches[0] = n
+            a.conductor.touch()
         learn.poll()
         lines[:] = learn.status() + midi.status_lines()
 

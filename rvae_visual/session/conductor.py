@@ -26,6 +26,7 @@ from .library import Loaded, ModelLibrary
 from .messages import Messages
 from .scene_player import ScenePlayer
 from .scenes import SceneBank
+from .wander import Wander
 
 LEAD_BLOCKS_S = 0.012  # two audio blocks of up to 256 frames at 44.1-48 kHz
 
@@ -73,6 +74,8 @@ class Conductor:
         self.values: dict[str, Callable[[], float]] = {}  # current values of controls the handlers keep
         self.wakers: list[Callable[[float], bool]] = []  # wait up to s for controls; True if some came
         self.on_scene: list[Callable[[int], None]] = []  # hear of each scene recall as it lands (slot 1..8)
+        self.wander = Wander(perf, idle_s=0.0)  # off until `play` sets idle_s
+        self.wander.set_points(_landmarks(library.current))
         self.scenes = ScenePlayer(perf, library, messages, scenes or SceneBank(), self.on_scene)
         for n in range(1, ctl.SCENES + 1):
             self.handlers[f"recall_scene_{n}"] = functools.partial(self._scene, self.scenes.recall, n)
@@ -103,6 +106,7 @@ class Conductor:
         if c is None:
             self.messages.error(f"unknown control {name!r}")
             return
+        self.touch()
         if c.target == ctl.PERFORMANCE:
             ctl.apply(self.perf, c, value, self.now if self.now is not None else self.clock())
             if name == "new_seed" and value >= ctl.PRESSED:
@@ -111,6 +115,10 @@ class Conductor:
         handler = self.handlers.get(name)
         if handler is not None and (c.kind != ctl.TRIGGER or value >= ctl.PRESSED):
             handler(value)
+
+    def touch(self) -> None:
+        """Input from a visitor or performer (any control, key or mouse): the wander stops."""
+        self.wander.touch(self.now if self.now is not None else self.clock())
 
     def value_of(self, name: str) -> float | None:
         """The current value of control `name` in control units (None: a trigger or unknown)."""
@@ -209,6 +217,7 @@ class Conductor:
         else:
             self._snap_beat = None  # held again before the snap: it goes on
         self.scenes.step(ahead, self.now)
+        self.wander.step(ahead, self.now if self.now is not None else self.clock())
         self.sync_engine(int(math.floor(ahead / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:
@@ -255,4 +264,10 @@ class Conductor:
         with self._lock:
             self.perf.resize_instruments(len(new.instruments))
             self.perf.set_extent(float(new.grid.extent))
+            self.wander.set_points(_landmarks(new))
             self._published_key = None
+
+
+def _landmarks(loaded: Loaded) -> list[tuple[float, float]]:
+    """The latent points of a model's training bars (its landmarks)."""
+    return [(float(z1), float(z2)) for _, z1, z2 in getattr(loaded.model, "landmarks", ())]
