@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given(parser: argparse.ArgumentParser, args: Sequence[str]) -> frozenset[str]:
+    """The dests of the options written out in `args` (not from defaults or a config file)."""
+    out = set()
+    for a in parser._actions:
+        for opt in a.option_strings:
+            if any(x == opt or x.startswith(opt + "=") for x in args):
+                out.add(a.dest)
+    return frozenset(out)
+
+
 def _config_path(args: Sequence[str]) -> str | None:
     """The FILE of `--config FILE` / `--config=FILE` among `args`, or None."""
     for i, a in enumerate(args):
@@ -83,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"rvae-visual: error: {e}", file=sys.stderr)
             return 2
     args = parser.parse_args(args_in)
+    if args.command == "play":
+        args._given = _given(parser.get_default("_subparsers")["play"], args_in[1:])
     run = getattr(args, "_run", None)
     if run is None:
         parser.error(f"command '{args.command}' is not available in this build")

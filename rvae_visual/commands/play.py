@@ -10,6 +10,7 @@ import statistics
 import sys
 import time
 
+from ..errors import InputError
 from .common import bpm_value, number_in, positive_int, swing_percent, unit_value
 
 DESCRIPTION = (
@@ -93,6 +94,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the head starts, latent units (default 0,0 = the map's centre; "
                         "write --head=-1.2,0.5 when Z1 is negative)")
     g.add_argument("--silent", action="store_true", help="start with the head silent (click it to hear it)")
+    g.add_argument("--remember", action="store_true",
+                   help="remember the model, kit, head, knobs and scenes at quit (and every 30 s) and start "
+                        "from them next time (on in installation mode)")
+    g.add_argument("--no-remember", action="store_true", help="do not remember, even in installation mode")
+    g.add_argument("--state-file", metavar="FILE",
+                   help="where --remember keeps its settings (default ~/.local/state/rvae-visual/remembered.toml)")
     g.add_argument("--set", metavar="FILE",
                    help="set file (TOML) of scenes 1-8: read at start, written back after every store "
                         "(keys 1-8 recall, Shift+1-8 store); created when missing")
@@ -265,8 +272,19 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     from ..render.window import Window
     from ..session.start import start_session
 
+    from . import remembered
+
+    rem = remembered.load(args)
     t = time.perf_counter()
-    model = load_model(args.model)
+    ref_wanted = remembered.model_ref(args, rem)
+    try:
+        model = load_model(ref_wanted)
+    except InputError as e:
+        if ref_wanted == args.model:
+            raise
+        print(f"rvae-visual: warning: remembered model: {e}; playing {args.model or 'the default model'}",
+              file=sys.stderr)
+        model = load_model(args.model)
     model.check_point(args.head[0], args.head[1], "--head")
     from ..midi.player import check_midi_args
 
@@ -278,12 +296,13 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     perf = Performance(n_instruments=model.drum_map.n_instruments, extent=grid.extent,
                        threshold=args.threshold, noise=args.noise, seed=args.seed, bpm=args.bpm,
                        head=args.head, quantize=args.quantize, swing=args.swing)
+    remembered.restore(args, rem, perf, tuple(model.drum_map.instruments))
     perf.listening = not args.silent
     pattern = model.decode_pattern(*perf.target(0))
 
     t = time.perf_counter()
-    engine = AudioEngine(kit=args.kit, bpm=perf.bpm, device=args.audio_device,
-                         blocksize=args.blocksize, latency=args.latency, quantize=args.quantize,
+    engine = AudioEngine(kit=remembered.kit_name(args, rem, bundled_kits()), bpm=perf.bpm, device=args.audio_device,
+                         blocksize=args.blocksize, latency=args.latency, quantize=perf.quantize,
                          threshold=perf.threshold, instruments=model.drum_map.instruments,
                          mode=getattr(args, "audio_engine", None))
     if getattr(args, "clock", "internal") == "midi":  # a follower waits for its master
@@ -335,6 +354,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
             if why:
                 print(f"rvae-visual: warning: {why}", file=sys.stderr)
             app.set_audience(audience)
+        remembered.attach(args, app, rem)
         # load -> first frame of the first model, not counting the audio and window set-up between
         app.stats.loads.append({"name": app.library.current.name, "requested": t - startup["model_load_s"],
                                 "first_frame": None})

@@ -18,6 +18,19 @@ from .messages import Messages
 from .scenes import Scene, SceneBank
 
 
+def apply_settings(p: Performance, scene: Scene, instruments: tuple[str, ...]) -> None:
+    """Everything of `scene` but the head, model and kit, onto `p` at once (trims and mutes by
+    instrument name: a drum the scene does not know gets none)."""
+    p.set_threshold(scene.threshold)
+    for i, n in enumerate(instruments):
+        p.set_trim(i, scene.trims.get(n, 0.0))
+        p.set_latch(i, n in scene.mutes)
+    p.mute_all = scene.mute_all
+    p.set_noise(scene.noise)
+    p.set_tempo(scene.tempo)
+    p.set_swing(scene.swing)
+
+
 class ScenePlayer:
     """Scenes of one session: `store` and `recall` (main thread), `step` once per sync."""
 
@@ -90,15 +103,7 @@ class ScenePlayer:
             return
         p = self.perf
         p.excursion, p.excursion_held = None, False  # the scene wins over an excursion
-        names = self.library.current.instruments
-        p.set_threshold(scene.threshold)
-        for i, n in enumerate(names):
-            p.set_trim(i, scene.trims.get(n, 0.0))
-            p.set_latch(i, n in scene.mutes)
-        p.mute_all = scene.mute_all
-        p.set_noise(scene.noise)
-        p.set_tempo(scene.tempo)
-        p.set_swing(scene.swing)
+        apply_settings(p, scene, self.library.current.instruments)
         self._glide = None
         target = p.clamp_latent(*scene.head)
         if p.glide_beats > 0 and p.playing and target != p.head:

@@ -41,12 +41,12 @@ class Scene:
     model_name: str = ""
     kit: str = ""
 
-    def to_toml(self, slot: int) -> str:
-        """This scene as the `[scenes.N]` table of a set file."""
+    def to_toml(self, slot: int | str) -> str:
+        """This scene as the `[scenes.N]` table of a set file (a named table for a string)."""
         q = json.dumps  # a JSON string is a TOML basic string
         trims = ", ".join(f"{q(k)} = {v:.6g}" for k, v in self.trims.items())
         return "\n".join([
-            f"[scenes.{slot}]",
+            f"[scenes.{slot}]" if isinstance(slot, int) else f"[{slot}]",
             f"head = [{self.head[0]:.9g}, {self.head[1]:.9g}]",
             f"threshold = {self.threshold:.6g}",
             f"noise = {self.noise:.6g}",
