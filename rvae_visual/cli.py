@@ -101,7 +101,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "play":  # runs for days: a flood of one warning must not fill the disk
         from .stderr_limit import limit_repeated_stderr
 
-        limit_repeated_stderr()
+        limit = limit_repeated_stderr()
+        if getattr(args, "log", None):
+            from .logfile import open_log
+
+            try:
+                log = open_log(args.log, int(args.log_size * 1e6))
+            except InputError as e:
+                print(f"rvae-visual: error: {e}", file=sys.stderr)
+                return 2
+            if limit is not None:
+                limit.log = log.lines
+            log.line(f"rvae-visual {__version__} play started: {' '.join(args_in[1:])}")
     try:
         return int(run(args) or 0)
     except InputError as e:

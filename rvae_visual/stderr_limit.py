@@ -101,6 +101,7 @@ class StderrLimit:
     def __init__(self, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.limiter = RepeatLimiter(window_s)
         self.clock = clock
+        self.log: Callable[[bytes], None] | None = None  # also gets every line passed on (--log)
         sys.stderr.flush()
         self._real = os.dup(2)
         self._real_file = os.fdopen(os.dup(self._real), "w")
@@ -114,6 +115,8 @@ class StderrLimit:
         self._thread.start()
 
     def _write(self, data: bytes) -> None:
+        if self.log is not None and data:
+            self.log(data)
         while data:
             n = os.write(self._real, data)
             data = data[n:]

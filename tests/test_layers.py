@@ -11,7 +11,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "rvae_visual"
 CORE = {"__init__", "pattern", "drum_map", "performance", "controls", "clock", "errors", "toml_file", "argtypes",
-        "outfiles", "stderr_limit", "swing", "config_file"}
+        "outfiles", "stderr_limit", "swing", "config_file", "logfile"}
 RANK = {"core": 0, "model": 1, "audio": 1, "data": 1, "midi": 2, "session": 2, "render": 3, "cli": 4}
 CLI = {"commands", "cli", "__main__"}
 NEVER = {

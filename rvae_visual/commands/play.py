@@ -159,6 +159,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--screenshot", metavar="FILE", help="save the last frame as an image (PNG) when quitting")
     g.add_argument("--control", type=_control, action="append", default=[], metavar="SECONDS:NAME=VALUE",
                    help="apply a controller action at a time after start, e.g. 2:head_x=0.25 (repeatable)")
+    g.add_argument("--log", metavar="FILE",
+                   help="events and errors, one time-stamped line each, to FILE (rotated: FILE.1 .. FILE.4)")
+    g.add_argument("--log-size", type=_log_size, default=1.0, metavar="MB",
+                   help="rotate the log at this size (default 1 MB: at most 5 MB in all)")
     g.add_argument("--stats", metavar="FILE", help="write frame timings and startup times as JSON when quitting")
     from ..midi.options import add_midi_arguments
 
@@ -208,6 +212,7 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
 
 _glow = number_in(0, 24, "afterglow", " ticks", kind=int)
 _quit_hold = number_in(0.5, 60.0, "quit hold", " s")
+_log_size = number_in(0.01, 1000.0, "log size", " MB")
 _attract = number_in(0.0, 86400.0, "attract idle time", " s")
 ATTRACT_INSTALLATION_S = 60.0
 
@@ -355,6 +360,12 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                 print(f"rvae-visual: warning: {why}", file=sys.stderr)
             app.set_audience(audience)
         remembered.attach(args, app, rem)
+        from ..logfile import active_log
+
+        log = active_log()
+        if log is not None:
+            conductor.messages.log = log.line
+            app.shutdown_hooks.append(lambda: log.line("play stopped"))
         # load -> first frame of the first model, not counting the audio and window set-up between
         app.stats.loads.append({"name": app.library.current.name, "requested": t - startup["model_load_s"],
                                 "first_frame": None})

@@ -16,6 +16,7 @@ class Messages:
     def __init__(self, clock: Callable[[], float] = time.perf_counter, err: TextIO | None = None) -> None:
         self.clock = clock
         self.err = err
+        self.log: Callable[[str], None] | None = None  # notes also go here (--log; errors reach it via stderr)
         self.text = ""
         self.is_error = False
         self._until = 0.0
@@ -24,6 +25,8 @@ class Messages:
         """A one-line note in the HUD."""
         self.text, self.is_error = text, False
         self._until = self.clock() + NOTE_SECONDS
+        if self.log is not None:
+            self.log(text)
 
     def error(self, text: str) -> None:
         """A one-line error in the HUD and on stderr; nothing stops."""
