@@ -2,7 +2,8 @@
 # Set up rvae-visual on a Debian-like machine with Python 3.11:
 # system packages (apt-get), a .venv, torch==2.13.0 first (the CPU wheel), then the package.
 #   ./setup.sh          everything needed to play
-#   ./setup.sh --test   also what the tests need (JACK2 dummy server, Xvfb, xdotool, imagemagick, and
+#   ./setup.sh --test   also what the tests need (JACK2 dummy server, Xvfb, xdotool, imagemagick,
+#                       systemd-analyze, and
 #                       Xorg with the dummy driver and xrandr for the two-monitor audience test)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,7 +12,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 pkgs=(libportaudio2)
-[ $want_test = 1 ] && pkgs+=(jackd2 xvfb xauth xdotool imagemagick xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils)
+[ $want_test = 1 ] && pkgs+=(jackd2 xvfb xauth xdotool imagemagick xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils systemd)
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
