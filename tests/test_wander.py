@@ -106,3 +106,37 @@ def test_scaling_pickup_moves_the_value_at_once_towards_the_knob_and_never_jumps
     assert prev == pytest.approx(1.0)  # meets the knob at the end at the latest
     (a, v), = ctl.handle([0xB0, 70, 64])  # engaged now: absolute again
     assert v == pytest.approx(64 / 127)
+
+
+def test_a_playlist_changes_the_map_on_a_bar_line_only_while_nobody_plays():
+    import time
+
+    model = load_model("gmd-latin")
+    t = [0.0]
+    engine = FakeEngine(position=0.0)
+    perf = Performance()
+    c = start_session(engine, perf, model, model.grid(), "gmd-latin", clock=lambda: t[0])
+    c.wander.configure(5.0, seed=1)
+    c.playlist.refs, c.playlist.every_s = ["gmd-latin", "gmd-funk"], 30.0
+    seen = []
+
+    def run(until: float, visitor: bool = False) -> None:
+        while t[0] < until:
+            t[0] += 0.05
+            if visitor and int(t[0] * 20) % 40 == 0:  # a knob turned every 2 s
+                c.apply("head_x", 0.3)
+            engine.fixed = t[0] * 48.0  # 120 BPM: 48 ticks a second
+            c.frame(t[0], t[0])
+            c.sync_at(engine.heard_position())
+            seen.append((engine.fixed, c.library.current.name))
+            time.sleep(0.001)  # the loader thread gets its turn
+
+    run(20.0)
+    run(34.0, visitor=True)  # a visitor plays from 20 s to past the change's time
+    assert {n for _, n in seen} == {"gmd-latin"}  # not under the visitor's hands
+    run(60.0)  # idle again from 39 s (5 s): wandering, the change comes
+    changed = [pos for (_, a), (pos, b) in zip(seen, seen[1:]) if a != b]  # the first sync of the new map
+    assert len(changed) == 1 and seen[-1][1] == "gmd-funk"
+    lead = c.lead_ticks()
+    assert (changed[0] + lead) % TICKS_PER_BAR < 48 * 0.05 + 0.01  # its bar line had come within the lead
+    assert c.playlist.changes == 1

@@ -93,6 +93,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--head", type=_head, default=(0.0, 0.0), metavar="Z1,Z2",
                    help="where the head starts, latent units (default 0,0 = the map's centre; "
                         "write --head=-1.2,0.5 when Z1 is negative)")
+    g.add_argument("--playlist", type=_model_list, default=(), metavar="M[,M..]",
+                   help="models (bundled names or files) an installation steps through, one every "
+                        "--playlist-minutes, on a bar line, while nobody plays (the first is played first "
+                        "unless --model says otherwise)")
+    g.add_argument("--playlist-minutes", type=_playlist_minutes, default=10.0, metavar="MIN",
+                   help="minutes each model of --playlist plays (default 10)")
     g.add_argument("--silent", action="store_true", help="start with the head silent (click it to hear it)")
     g.add_argument("--remember", action="store_true",
                    help="remember the model, kit, head, knobs and scenes at quit (and every 30 s) and start "
@@ -213,6 +219,21 @@ def stats_json(app, startup: dict, engine, driver: str) -> dict:
 _glow = number_in(0, 24, "afterglow", " ticks", kind=int)
 _quit_hold = number_in(0.5, 60.0, "quit hold", " s")
 _log_size = number_in(0.01, 1000.0, "log size", " MB")
+_playlist_minutes = number_in(0.05, 10080.0, "playlist minutes", " min")
+
+
+def _model_list(text: str) -> tuple[str, ...]:
+    import os
+    from pathlib import Path
+
+    from ..model.store import find_bundled
+
+    refs = tuple(r.strip() for r in text.split(",") if r.strip())
+    for r in refs:
+        if not Path(r).exists() and (os.sep in r or find_bundled(r) is None):
+            raise argparse.ArgumentTypeError(f"playlist model {r!r} is neither a file nor a bundled model "
+                                             "(see `rvae-visual models`)")
+    return refs
 _attract = number_in(0.0, 86400.0, "attract idle time", " s")
 ATTRACT_INSTALLATION_S = 60.0
 
@@ -282,6 +303,8 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
     rem = remembered.load(args)
     t = time.perf_counter()
     ref_wanted = remembered.model_ref(args, rem)
+    if ref_wanted is None and args.playlist:
+        ref_wanted = args.playlist[0]
     try:
         model = load_model(ref_wanted)
     except InputError as e:
@@ -340,6 +363,11 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                                   prepare=functools.partial(prepare_frames, look=look), scenes=bank)
         attract = args.attract if args.attract is not None else (ATTRACT_INSTALLATION_S if args.installation else 0.0)
         conductor.wander.configure(attract, args.seed)
+        if args.playlist:
+            conductor.playlist.refs = list(args.playlist)
+            conductor.playlist.every_s = args.playlist_minutes * 60.0
+            here = [i for i, r in enumerate(args.playlist) if r in (ref, conductor.library.current.name)]
+            conductor.playlist.index = here[0] if here else 0
         if set_note:
             if bank.broken:
                 conductor.messages.error(set_note)

@@ -26,6 +26,7 @@ from .library import Loaded, ModelLibrary
 from .messages import Messages
 from .scene_player import ScenePlayer
 from .scenes import SceneBank
+from .playlist import Playlist
 from .wander import Wander
 
 LEAD_BLOCKS_S = 0.012  # two audio blocks of up to 256 frames at 44.1-48 kHz
@@ -76,6 +77,7 @@ class Conductor:
         self.on_scene: list[Callable[[int], None]] = []  # hear of each scene recall as it lands (slot 1..8)
         self.wander = Wander(perf, idle_s=0.0)  # off until `play` sets idle_s
         self.wander.set_points(_landmarks(library.current))
+        self.playlist = Playlist(library, self.wander, (), 0.0)  # `play --playlist` fills it
         self.scenes = ScenePlayer(perf, library, messages, scenes or SceneBank(), self.on_scene)
         for n in range(1, ctl.SCENES + 1):
             self.handlers[f"recall_scene_{n}"] = functools.partial(self._scene, self.scenes.recall, n)
@@ -217,7 +219,9 @@ class Conductor:
         else:
             self._snap_beat = None  # held again before the snap: it goes on
         self.scenes.step(ahead, self.now)
-        self.wander.step(ahead, self.now if self.now is not None else self.clock())
+        now = self.now if self.now is not None else self.clock()
+        self.wander.step(ahead, now)
+        self.playlist.step(ahead, now)
         self.sync_engine(int(math.floor(ahead / TICKS_PER_BAR)))
 
     def sync_engine(self, bar: int) -> None:

@@ -98,6 +98,7 @@ class ModelLibrary:
         self.on_activate: list[Callable[[Loaded], None]] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rvae-load")
         self._pending: list[tuple[str, Future, dict]] = []
+        self._refused: set[str] = set()  # models that cannot play in this session (preloads)
 
     @property
     def extent(self) -> float:
@@ -119,6 +120,34 @@ class ModelLibrary:
             return
         fut = self._worker.submit(_load, ref, self.grid_n, self.threshold(), self.prepare)
         self._pending.append(("model", fut, info))
+
+    def preload(self, ref: str) -> None:
+        """Load a model on the worker into the cache without playing it (`is_ready` says when);
+        `request_model` then swaps it in at once."""
+        if (ref in self._cache or ref in self._refused
+                or any(i.get("ref") == ref for k, _, i in self._pending if k == "preload")):
+            return
+        fut = self._worker.submit(_load, ref, self.grid_n, self.threshold(), self.prepare)
+        self._pending.append(("preload", fut, {"name": ref, "ref": ref}))
+
+    def is_ready(self, ref: str) -> bool:
+        """True when model `ref` is in the cache (a request swaps it in at once)."""
+        return ref in self._cache
+
+    def _keep(self, new: Loaded) -> None:
+        playing = tuple(self.kit_player.instruments or ())
+        if playing and new.instruments != playing:
+            self._refused.add(new.ref)
+            self.messages.error(f"{new.ref}: model plays {', '.join(new.instruments)} but this session's kit "
+                                f"plays {', '.join(playing)}; left out of the playlist")
+            return
+        self._cache[new.ref] = new
+        self._cache.move_to_end(new.ref)
+        for ref in list(self._cache):
+            if len(self._cache) <= MODEL_CACHE:
+                break
+            if ref not in (new.ref, self.current.ref):
+                del self._cache[ref]
 
     def step_model(self, step: int) -> None:
         """Load the next (+1) or previous (-1) model of the session's list."""
@@ -224,9 +253,13 @@ class ModelLibrary:
                 continue
             err = fut.exception()
             if err is not None:
-                self.messages.error(_one_line(err, info["ref" if kind == "model" else "name"]))
+                if kind == "preload":
+                    self._refused.add(info["ref"])
+                self.messages.error(_one_line(err, info["ref" if kind in ("model", "preload") else "name"]))
             elif kind == "model":
                 self._arrived(fut.result(), info)
+            elif kind == "preload":
+                self._keep(fut.result())
             else:
                 self.kit_name = str(self.kit_player.kit_name or info["name"])
                 self.messages.say(f"kit {self.kit_name}")
