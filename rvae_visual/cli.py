@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("inspect", "show what a model file holds; draw its map to PNG"),
     "models": ("models", "list the bundled models and kits"),
     "devices": ("devices", "list audio devices and MIDI ports"),
+    "osc-schema": ("osc_schema", "list every OSC address of play --osc-in / --osc-out"),
     "config": ("config", "write a commented settings file for play --config"),
 }
 

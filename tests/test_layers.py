@@ -12,7 +12,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "rvae_visual"
 CORE = {"__init__", "pattern", "drum_map", "performance", "controls", "clock", "errors", "toml_file", "argtypes",
         "outfiles", "stderr_limit", "swing", "config_file", "logfile"}
-RANK = {"core": 0, "model": 1, "audio": 1, "data": 1, "midi": 2, "session": 2, "render": 3, "cli": 4}
+RANK = {"core": 0, "model": 1, "audio": 1, "data": 1, "midi": 2, "session": 2, "render": 3, "osc": 3, "cli": 4}
 CLI = {"commands", "cli", "__main__"}
 NEVER = {
     "core": {"pygame", "torch", "sounddevice", "mido", "rtmidi", "soundfile"},
@@ -21,6 +21,7 @@ NEVER = {
     "midi": {"pygame", "torch"},
     "session": {"pygame", "torch", "sounddevice"},
     "render": {"torch", "sounddevice"},
+    "osc": {"pygame", "torch", "sounddevice", "mido", "rtmidi"},
 }
 
 

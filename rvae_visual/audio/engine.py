@@ -103,7 +103,9 @@ class AudioEngine:
         self.instruments = tuple(instruments)
         self._mutes = mutes_tuple((), len(self.instruments))
         self._warn = warn or _stderr
-        self.jack_client_name = jack_client_name
+        # $RVAE_JACK_CLIENT_NAME names the default client (tests sharing one JACK server)
+        self.jack_client_name = (os.environ.get("RVAE_JACK_CLIENT_NAME") or jack_client_name
+                                 if jack_client_name == JACK_CLIENT_NAME else jack_client_name)
         self.messages: list[str] = []
         self.silent = False
         self.status = "not started"
@@ -334,6 +336,12 @@ class AudioEngine:
             if not switch_begun(x, nxt, int(switch)):
                 nxt, switch = latest, switch_tick_for(x, cur, latest, QUANTIZE_TICKS[self._quantize])
         return cur, cur_from, nxt, switch
+
+    @property
+    def rings(self) -> Rings | None:
+        """The rings of the callback playing now (None before start); a new object once the
+        audio process has been restarted or the silent clock has taken over (audio/proc.py)."""
+        return self._rings
 
     def drain_played(self) -> list[tuple[int, int, float]]:
         """Hits played since the last call: (transport sample, instrument, velocity), in the

@@ -5,8 +5,8 @@ runner and the offline renderer all call it, so what a test renders offline is w
 It allocates no arrays or containers in steady state, takes no locks, and never logs.
 
 What it played goes out through fixed-size rings the main thread drains: hits (transport
-sample, instrument, velocity) and, per block, the clock/transport/tick-time/heard-time record
-that maps the transport to the wall clock.
+sample, instrument, velocity), per block the clock/transport/tick-time/heard-time record
+that maps the transport to the wall clock, and the output mix itself (the recorder's WAV).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 from .kit import Kit
 from .records import (
     B_AHEAD, B_CATCH_UP, B_CLOCK, B_CUR, B_CUR_FROM, B_FRAMES, B_HEARD, B_NXT, B_PLAYING, B_POS, B_RUN,
-    B_RUN_START, B_SWING, B_SWING_AT, B_SWING_NEXT, B_SWITCH, B_TICK, B_TICKS_PER_SAMPLE, BLOCK_RING, C_BLOCKS,
-    C_HITS, HIT_RING, BlockRecord, Rings,
+    B_HITS, B_RUN_START, B_SWING, B_SWING_AT, B_SWING_NEXT, B_SWITCH, B_TICK, B_TICKS_PER_SAMPLE, AUDIO_RING,
+    BLOCK_RING, C_AUDIO, C_BLOCKS, C_HITS, HIT_RING, BlockRecord, Rings,
 )
 from .transport import Transport
 from .voices import Voices
@@ -57,6 +57,7 @@ class Mixer:
         self.blk = self.rings.blk
         self.blk_count = 0
         self._counts = self.rings.counts
+        self._aud = self.rings.aud  # the output mix, for the recorder (written before C_AUDIO)
         self.peak = 0.0  # largest |output| sample since last reset (before the soft clip)
         self.clipped = 0  # blocks in which the soft clip acted
 
@@ -110,6 +111,14 @@ class Mixer:
             self._soft_clip(m, a, self._over[:frames])
             self.clipped += 1
         out[:frames] = m[:, None]
+        i = clock % AUDIO_RING
+        k = AUDIO_RING - i
+        if frames <= k:
+            self._aud[i:i + frames] = m
+        else:
+            self._aud[i:] = m[:k]
+            self._aud[:frames - k] = m[k:]
+        self._counts[C_AUDIO] = clock + frames
         i = self.blk_count % BLOCK_RING
         row = self.blk[i]
         row[B_CLOCK] = clock
@@ -131,6 +140,7 @@ class Mixer:
         row[B_SWING] = t.swing
         row[B_SWING_NEXT] = t.swing_next
         row[B_SWING_AT] = t.swing_at
+        row[B_HITS] = self.hit_count
         self.blk_count += 1
         self._counts[C_BLOCKS] = self.blk_count
         self.clock = clock + frames

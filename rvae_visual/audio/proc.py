@@ -70,6 +70,7 @@ class ProcessEngine(AudioEngine):
         self._stop_watch = threading.Event()
         self._lost_since: float | None = None  # time.monotonic() when the stream stopped, while lost
         self.lost_count = 0  # times the stream was lost
+        self.back_count = 0  # times it came back (the audio server may have restarted: MIDI over JACK too)
 
     def start(self) -> None:
         """Start the audio process and wait until its stream runs (or it runs silent); from
@@ -248,6 +249,7 @@ class ProcessEngine(AudioEngine):
             self._local = None
             took = at - (self._lost_since or at)
             self._lost_since = None
+            self.back_count += 1
         if local is not None:
             local.close()
         self._warn(f"{self.status} (back after {took:.1f} s)")

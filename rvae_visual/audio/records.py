@@ -20,6 +20,8 @@ HIT_RING = 4096  # hits the main thread may fall behind by
 BLOCK_RING = 64  # per-block records kept
 LOAD_RING = 2048  # callback run times kept
 UNDERFLOW_RING = 4096  # underflow positions and times kept
+AUDIO_RING = 1 << 17  # frames of the output mix kept (2.7 s at 48 kHz), for the recorder's WAV
+AUDIO_SLACK = 8192  # frames past its counter the writer may be filling (the mixer's largest block)
 
 # ---- columns of a block record (float64 each): one row per block the mixer rendered
 B_CLOCK = 0  # mixer clock sample at the block's start
@@ -40,7 +42,8 @@ B_SWITCH = 14  # tick-time where it takes over
 B_SWING = 15  # swing (0.5 straight .. 0.75) before tick-time B_SWING_AT
 B_SWING_NEXT = 16  # swing from B_SWING_AT on
 B_SWING_AT = 17  # an 8th-note line (tick-time), or 2**62
-N_BLOCK = 18
+B_HITS = 18  # the hit counter after this block's hits (its hits are [previous B_HITS, B_HITS))
+N_BLOCK = 19
 
 # ---- counters (int64): each written after the slot it counts
 C_HITS = 0
@@ -48,6 +51,7 @@ C_BLOCKS = 1
 C_UNDERFLOWS = 2
 C_ERRORS = 3
 C_LOADS = 4
+C_AUDIO = 5  # frames of the output mix written to the audio ring (= the mixer clock after the block)
 N_COUNTS = 8
 
 
@@ -140,6 +144,7 @@ def _layout() -> tuple[list[tuple[str, type, tuple[int, ...]]], int]:
         ("underflow_at", np.int64, (UNDERFLOW_RING,)),
         ("underflow_time", np.float64, (UNDERFLOW_RING,)),
         ("hit_inst", np.int32, (HIT_RING,)),
+        ("aud", np.float32, (AUDIO_RING,)),
     ]
     size = sum(int(np.prod(shape)) * np.dtype(t).itemsize for _, t, shape in fields)
     return fields, size
@@ -168,6 +173,7 @@ class Rings:
         self.load: np.ndarray
         self.underflow_at: np.ndarray
         self.underflow_time: np.ndarray
+        self.aud: np.ndarray  # the output mix (mono: every channel carries it), frame k at k % AUDIO_RING
 
     # ------------------------------------------------------------ readers (any thread but the writer's)
 
@@ -185,6 +191,27 @@ class Rings:
             i = k % HIT_RING
             out.append((int(self.hit_pos[i]), int(self.hit_inst[i]), float(self.hit_vel[i])))
         return out, end
+
+    def copy_audio(self, start: int, out: np.ndarray) -> int:
+        """Copy the output mix from mixer clock `start` (frames) into `out` (float32); frames
+        not rendered yet, or overwritten before they were copied, are zeros. Returns how many
+        rendered frames were lost that way (the reader fell more than AUDIO_RING behind)."""
+        written = self.count(C_AUDIO)  # frames below it are complete
+        a, b = max(start, 0), min(start + len(out), written)
+        out[:] = 0.0
+        lo = max(a, written - AUDIO_RING + AUDIO_SLACK)
+        if b > lo:
+            i, j = lo % AUDIO_RING, (b - 1) % AUDIO_RING + 1
+            if i < j:
+                out[lo - start:b - start] = self.aud[i:j]
+            else:
+                k = AUDIO_RING - i
+                out[lo - start:lo - start + k] = self.aud[i:]
+                out[lo - start + k:b - start] = self.aud[:j]
+        keep_from = max(a, self.count(C_AUDIO) - AUDIO_RING + AUDIO_SLACK)  # the writer may have lapped us
+        if keep_from > start:
+            out[:min(keep_from, start + len(out)) - start] = 0.0
+        return max(0, min(b, keep_from) - a)
 
     def last_block(self) -> BlockRecord | None:
         """The newest block record, or None before the first block."""

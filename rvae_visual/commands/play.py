@@ -170,9 +170,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--log-size", type=_log_size, default=1.0, metavar="MB",
                    help="rotate the log at this size (default 1 MB: at most 5 MB in all)")
     g.add_argument("--stats", metavar="FILE", help="write frame timings and startup times as JSON when quitting")
+    g = p.add_argument_group("recording")
+    g.add_argument("--record", metavar="DIR",
+                   help="record what is played, from the start, to a MIDI file in DIR named by the time "
+                        "(rvae-YYYYMMDD-HHMMSS.mid); O stops it at the end of the bar and starts a new file")
+    g.add_argument("--record-audio", action="store_true", help="with --record: also the audio, to a WAV beside it")
     from ..midi.options import add_midi_arguments
 
     add_midi_arguments(p)
+    from ..osc.options import add_osc_arguments
+
+    add_osc_arguments(p)
     p.add_argument("--train-arg", action="append", default=[], help=argparse.SUPPRESS)
     p.add_argument("--screenshot-tick", type=int, choices=range(96), help=argparse.SUPPRESS)
 
@@ -271,6 +279,10 @@ def run(args: argparse.Namespace) -> int:
     if args.stats:
         check_output_file(args.stats, "stats file")
     t0 = time.perf_counter()
+    if args.installation:
+        from ..render.lock import QuitSignal
+
+        QuitSignal.install()  # before SDL's own handlers (see QuitSignal)
     from ..render.window import NoDisplayError, check_display_index, init_display
 
     try:
@@ -338,6 +350,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         engine.set_playing(False)
         print("rvae-visual: following MIDI clock: waiting for Start or Continue (Space plays on its own)",
               file=sys.stderr)
+    recorder = None
     try:
         engine.publish(pattern if perf.listening else type(pattern).empty(pattern.n_instruments))
         engine.start()
@@ -346,6 +359,9 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         # one line either way: where the sound goes, or why there is none (the music goes on)
         kind = "warning: " if engine.silent else ""
         print(f"rvae-visual: {kind}{engine.status}", file=sys.stderr)
+        from ..session.recorder import attach as attach_recorder, start_recorder
+
+        recorder = start_recorder(engine, args.record, args.record_audio, model)  # at once: the ring is short
 
         t = time.perf_counter()
         window = Window(display=args.display, fullscreen=not args.windowed, size=args.size, vsync=args.vsync)
@@ -361,6 +377,7 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         conductor = start_session(engine, perf, model, grid, ref, models=models, kits=bundled_kits(),
                                   fps=args.fps, script=args.control, train_args=args.train_arg,
                                   prepare=functools.partial(prepare_frames, look=look), scenes=bank)
+        attach_recorder(conductor, recorder)
         attract = args.attract if args.attract is not None else (ATTRACT_INSTALLATION_S if args.installation else 0.0)
         conductor.wander.configure(attract, args.seed)
         if args.playlist:
@@ -406,6 +423,20 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
                           lambda through: engine_view(engine, through), model.drum_map)
         if midi is not None:
             attach_midi(app, midi)  # closed on quit
+            backs = [getattr(engine, "back_count", 0)]
+
+            def audio_back(a: App) -> None:  # the audio server restarted: JACK MIDI went with it
+                n = getattr(engine, "back_count", 0)
+                if n != backs[0]:
+                    backs[0] = n
+                    midi.hotplug.server_restarted()
+
+            app.frame_hooks.append(audio_back)
+        from ..osc.system import start_osc
+
+        osc = start_osc(args, conductor, lambda through: engine_view(engine, through))
+        if osc is not None:
+            osc.attach(app)  # closed on quit
         code = app.run()
         if app.stats.first_frame_at is not None:
             startup["first_frame_s"] = app.stats.first_frame_at - t0
@@ -423,3 +454,5 @@ def _play(args: argparse.Namespace, t0: float, startup: dict) -> int:
         return code
     finally:
         engine.close()
+        if recorder is not None:
+            recorder.close()  # after the engine: every hit it played is in the file

@@ -132,6 +132,11 @@ class PortLister:
             self.close()
             raise MidiPortError(f"MIDI {self.kind}s unavailable ({self.backend.label()}): {_describe(e)}") from None
 
+    def abandon(self) -> None:
+        """Forget the listing client without deleting it (its JACK server died)."""
+        _keep_forever(self._client)
+        self._client = None
+
     def close(self) -> None:
         """Release the listing client."""
         if self._client is not None:
@@ -184,12 +189,21 @@ class _OpenPort:
         self.virtual = virtual
         self._rt = rt
         self._mido = mido_port
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """Its MIDI system died under it (a JACK server restart): close() will leave the raw
+        port alone for good, since deleting a client of a dead JACK server can crash libjack."""
+        self.abandoned = True
 
     def close(self) -> None:
         """Close the port (idempotent)."""
         rt, self._rt = self._rt, None
         port, self._mido = self._mido, None
-        _close_quietly(rt, port)
+        if self.abandoned:
+            _keep_forever(rt, port)
+        else:
+            _close_quietly(rt, port)
 
     @property
     def closed(self) -> bool:
@@ -227,6 +241,15 @@ class MidiInput(_OpenPort):
         """Close the port (idempotent)."""
         self._get = None
         super().close()
+
+
+def _keep_forever(*objs: object) -> None:
+    """Never destroy `objs`, not even at interpreter exit (a reference no one ever drops)."""
+    import ctypes
+
+    for o in objs:
+        if o is not None:
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(o))
 
 
 def _close_quietly(rt, mido_port) -> None:

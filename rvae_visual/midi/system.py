@@ -30,6 +30,7 @@ from .mapping import DEFAULT_INSTRUMENTS, Controller, resolve_controller
 from .notes_out import MidiScheduler, NoteOutConfig, TransportView
 from .options import per_instrument
 from .poller import InputPoller
+from . import APP_PORT_NAME
 from .ports import (
     Backend,
     MidiPortError,
@@ -235,10 +236,12 @@ class MidiSystem:
             w.state = "absent"
             self._report(f"{w.label}: {e}; the music goes on" + (", waiting for it" if isinstance(e, PortNotFound) else ""))
         else:
-            w.name = port.name
+            w.name, w.port = port.name, port
             w.install(port)
-        if w.state == "absent" or not _is_virtual_spec(w.spec):
-            self.hotplug.watch(w)
+        if _is_virtual_spec(w.spec):
+            client = f"{APP_PORT_NAME}-{'in' if w.kind == 'input' else 'out'}"
+            w.listed_as = f"{client}:{APP_PORT_NAME}"
+        self.hotplug.watch(w)
         return w
 
     # ------------------------------------------------------------------ for the player

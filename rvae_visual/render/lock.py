@@ -14,6 +14,24 @@ QUIT_HOLD_S = 3.0
 QUIT_KEY = "q"
 
 
+class QuitSignal:
+    """SIGTERM / SIGINT as a flag, installed before the display opens: SDL takes over only
+    signals still at their default, and its handler would turn them into the window-close
+    event that installation mode ignores."""
+
+    requested = False
+
+    @classmethod
+    def install(cls) -> None:
+        """Catch SIGTERM and SIGINT from now on (main thread only)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, cls._handle)
+
+    @classmethod
+    def _handle(cls, signum: int, frame: Any) -> None:
+        cls.requested = True
+
+
 class InstallationLock:
     """An event filter and frame check for `App` (see the module)."""
 
@@ -28,9 +46,9 @@ class InstallationLock:
         self.ignored = 0  # key presses and close requests ignored
 
     def install_signals(self) -> None:
-        """SIGTERM and SIGINT quit at the end of the frame (main thread only)."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, frame: self.quit())
+        """SIGTERM and SIGINT quit at the end of the frame (main thread only); a signal that
+        came before the loop began quits at its first frame."""
+        QuitSignal.install()
 
     def event_filter(self, ev: Any) -> bool:
         """True (consumed) for every key event and window-close request."""
@@ -56,7 +74,11 @@ class InstallationLock:
         return True
 
     def check(self, _app: Any = None) -> None:
-        """Once a frame: quit when the combination has been held long enough."""
+        """Once a frame: quit on a signal, or when the combination has been held long enough."""
+        if QuitSignal.requested:
+            QuitSignal.requested = False
+            self.quit()
+            return
         if self.held_since is not None and self.clock() - self.held_since >= self.hold_s:
             self.held_since = None
             self.quit()

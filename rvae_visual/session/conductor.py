@@ -77,6 +77,7 @@ class Conductor:
         self.on_scene: list[Callable[[int], None]] = []  # hear of each scene recall as it lands (slot 1..8)
         self.wander = Wander(perf, idle_s=0.0)  # off until `play` sets idle_s
         self.wander.set_points(_landmarks(library.current))
+        self._wandering = False
         self.playlist = Playlist(library, self.wander, (), 0.0)  # `play --playlist` fills it
         self.scenes = ScenePlayer(perf, library, messages, scenes or SceneBank(), self.on_scene)
         for n in range(1, ctl.SCENES + 1):
@@ -221,6 +222,9 @@ class Conductor:
         self.scenes.step(ahead, self.now)
         now = self.now if self.now is not None else self.clock()
         self.wander.step(ahead, now)
+        if self.wander.active != self._wandering:
+            self._wandering = self.wander.active
+            self.messages.say("nobody plays: the head wanders" if self._wandering else "someone plays")
         self.playlist.step(ahead, now)
         self.sync_engine(int(math.floor(ahead / TICKS_PER_BAR)))
 
